@@ -1,0 +1,386 @@
+//! The connection-type catalog: every field of the 14 Apinizer connection types with its
+//! JSON type, default, enum, secret flag and conditional rules.
+//!
+//! It is the one source of truth: validation (`desired`), normalisation (`plan`), secret
+//! handling, the sandbox and the generated JSON Schemas (`schema`) all read it. The data
+//! lives in `catalog.yaml` beside this file and is embedded in the binary.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The raw catalog text, embedded at build time.
+const CATALOG_YAML: &str = include_str!("catalog.yaml");
+
+/// The discriminators of the 14 connection types, in the catalog's order.
+pub fn type_names() -> impl Iterator<Item = &'static str> {
+    catalog().types.keys().map(String::as_str)
+}
+
+/// The parsed catalog, built once per process.
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let catalog: Catalog =
+            serde_saphyr::from_str(CATALOG_YAML).expect("embedded catalog.yaml is valid");
+        catalog.check_references();
+        catalog
+    })
+}
+
+/// The whole catalog: enums, common fields, nested object types and connection types.
+#[derive(Debug, Deserialize)]
+pub struct Catalog {
+    /// Named enumerations, referenced by `FieldSpec::enum_name`.
+    pub enums: BTreeMap<String, Vec<String>>,
+    /// Fields every connection type has (`name`, `description`, `deployToWorker`, `enabled`).
+    pub common: IndexMap<String, FieldSpec>,
+    /// Nested object types (ElasticHost, MapValue, ...).
+    pub objects: IndexMap<String, ObjectSpec>,
+    /// The connection types, keyed by discriminator.
+    pub types: IndexMap<String, ObjectSpec>,
+}
+
+/// A set of fields plus the rules that tie them together: a connection type or a nested
+/// object.
+#[derive(Debug, Deserialize)]
+pub struct ObjectSpec {
+    /// Fields in documentation order.
+    pub fields: IndexMap<String, FieldSpec>,
+    /// Conditional rules.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// The JSON type of a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A JSON string.
+    String,
+    /// A whole number.
+    Integer,
+    /// Any number.
+    Number,
+    /// true / false.
+    Boolean,
+    /// A list; see `FieldSpec::items`.
+    Array,
+    /// A nested object; see `FieldSpec::object`.
+    Object,
+    /// A free-keyed map; see `FieldSpec::values`.
+    Map,
+    /// Anything (undocumented item shapes).
+    Any,
+}
+
+impl Kind {
+    /// The word used in messages and JSON Schemas.
+    pub fn json_name(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Integer => "integer",
+            Kind::Number => "number",
+            Kind::Boolean => "boolean",
+            Kind::Array => "array",
+            Kind::Object | Kind::Map => "object",
+            Kind::Any => "any",
+        }
+    }
+}
+
+/// How the server rewrites a value it stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rewrite {
+    /// A trailing `/` is appended when missing (logback `logPath`).
+    TrailingSlash,
+    /// A leading `/` is removed (logback `logFileName`).
+    StripLeadingSlash,
+    /// An empty or missing value is filled in by the server (logback `logPodName`).
+    ServerFillsWhenEmpty,
+}
+
+/// A string format checked by validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// An absolute `http://` or `https://` URL.
+    HttpUrl,
+}
+
+/// Entries of a map or list whose values carry credentials in practice.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Sensitivity {
+    /// For lists of objects: the field naming the entry (webhook header `name`). Maps use
+    /// their key.
+    pub key_field: Option<String>,
+    /// Entry names that are sensitive (compared ignoring case).
+    #[serde(default)]
+    pub exact: Vec<String>,
+    /// Substrings that make an entry name sensitive (compared ignoring case).
+    #[serde(default)]
+    pub contains: Vec<String>,
+}
+
+impl Sensitivity {
+    /// Whether an entry with this name (header name, property key) is sensitive.
+    pub fn matches(&self, entry_name: &str) -> bool {
+        let lower = entry_name.to_ascii_lowercase();
+        self.exact
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(entry_name))
+            || self.contains.iter().any(|c| lower.contains(c.as_str()))
+    }
+}
+
+/// One field of a connection type or nested object.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FieldSpec {
+    /// JSON type.
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    /// Must be present and non-null in desired state.
+    #[serde(default)]
+    pub required: bool,
+    /// The documented default, if any.
+    pub default: Option<Value>,
+    /// Name of the enum under `Catalog::enums`.
+    #[serde(rename = "enum")]
+    pub enum_name: Option<String>,
+    /// A secret: must be a reference, never printed.
+    #[serde(default)]
+    pub secret: bool,
+    /// `base64` when the field carries base64 file content.
+    pub content: Option<String>,
+    /// The server may answer null for it (write-only).
+    #[serde(default)]
+    pub masked_in_get: bool,
+    /// Field name in server responses when it differs (kafka `keyStoreId`).
+    pub response_name: Option<String>,
+    /// Field name on the wire when it differs from the YAML name.
+    pub wire_name: Option<String>,
+    /// An array whose order does not matter.
+    #[serde(default)]
+    pub set: bool,
+    /// Server-side rewrite of the value.
+    pub rewrite: Option<Rewrite>,
+    /// Entries whose values are sensitive.
+    pub sensitive: Option<Sensitivity>,
+    /// Keys a map must hold.
+    #[serde(default)]
+    pub required_keys: Vec<String>,
+    /// String format.
+    pub format: Option<Format>,
+    /// Smallest allowed integer.
+    pub minimum: Option<i64>,
+    /// Largest allowed integer.
+    pub maximum: Option<i64>,
+    /// Fewest array items.
+    pub min_items: Option<usize>,
+    /// Shortest string.
+    pub min_length: Option<usize>,
+    /// For `object`: the nested object's name under `Catalog::objects`.
+    pub object: Option<String>,
+    /// For `array`: the item spec.
+    pub items: Option<Box<FieldSpec>>,
+    /// For `map`: the value spec.
+    pub values: Option<Box<FieldSpec>>,
+}
+
+impl FieldSpec {
+    /// The allowed values of an enum field.
+    pub fn enum_values(&self) -> Option<&'static [String]> {
+        let name = self.enum_name.as_ref()?;
+        catalog().enums.get(name).map(Vec::as_slice)
+    }
+
+    /// The nested object type of an `object` field.
+    pub fn object_spec(&self) -> Option<&'static ObjectSpec> {
+        self.object.as_ref().and_then(|o| catalog().objects.get(o))
+    }
+
+    /// Whether the value is base64 file content.
+    pub fn is_base64_content(&self) -> bool {
+        self.content.as_deref() == Some("base64")
+    }
+
+    /// Whether list responses hide the value (secrets and masked content).
+    pub fn hidden_in_list(&self) -> bool {
+        self.secret || self.masked_in_get
+    }
+}
+
+/// A condition on one field: equal to a value, or to one of a list of values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Condition {
+    /// Any of these values.
+    OneOf(Vec<Value>),
+    /// Exactly this value.
+    Equals(Value),
+}
+
+impl Condition {
+    /// Whether the effective value satisfies the condition.
+    pub fn holds(&self, value: &Value) -> bool {
+        match self {
+            Condition::OneOf(options) => options.contains(value),
+            Condition::Equals(expected) => expected == value,
+        }
+    }
+
+    /// The condition as written, for messages (`auth == true`, `protocol in [A, B]`).
+    pub fn describe(&self, field: &str) -> String {
+        match self {
+            Condition::Equals(v) => format!("{field} == {}", scalar_text(v)),
+            Condition::OneOf(vs) => {
+                let list: Vec<String> = vs.iter().map(scalar_text).collect();
+                format!("{field} in [{}]", list.join(", "))
+            }
+        }
+    }
+}
+
+/// A scalar as written in YAML (strings unquoted).
+pub fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A conditional rule of a type or nested object.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Rule {
+    /// Every listed field must satisfy its condition (defaults apply).
+    #[serde(default)]
+    pub when: IndexMap<String, Condition>,
+    /// Every listed field must be present (non-null).
+    #[serde(default)]
+    pub when_set: Vec<String>,
+    /// Then these fields must be present, non-null and non-empty.
+    #[serde(default)]
+    pub require: Vec<String>,
+    /// Then at least one of these booleans must be true.
+    #[serde(default)]
+    pub require_any_true: Vec<String>,
+    /// At most one of these booleans may be true.
+    #[serde(default)]
+    pub at_most_one_true: Vec<String>,
+    /// Then none of these booleans may be true.
+    #[serde(default)]
+    pub forbid_true: Vec<String>,
+}
+
+impl Rule {
+    /// The rule's condition as text (`auth == true and ...`), empty when unconditional.
+    pub fn describe_condition(&self) -> String {
+        let mut parts: Vec<String> = self.when.iter().map(|(f, c)| c.describe(f)).collect();
+        parts.extend(self.when_set.iter().map(|f| format!("{f} is set")));
+        parts.join(" and ")
+    }
+}
+
+impl Catalog {
+    /// A connection type by discriminator (exact spelling).
+    pub fn connection_type(&self, name: &str) -> Option<&ObjectSpec> {
+        self.types.get(name)
+    }
+
+    /// A field of a connection type, common fields included.
+    pub fn field(&self, type_name: &str, field: &str) -> Option<&FieldSpec> {
+        self.common
+            .get(field)
+            .or_else(|| self.types.get(type_name)?.fields.get(field))
+    }
+
+    /// Every field of a type: common fields first, then the type's own.
+    pub fn all_fields<'a>(
+        &'a self,
+        type_name: &str,
+    ) -> impl Iterator<Item = (&'a str, &'a FieldSpec)> + 'a {
+        let own = self.types.get(type_name).map(|t| &t.fields);
+        self.common
+            .iter()
+            .chain(own.into_iter().flatten())
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Panics at start-up when the embedded catalog names an enum or object it lacks; a
+    /// unit test runs it so a bad edit never ships.
+    fn check_references(&self) {
+        let objects = self.types.values().chain(self.objects.values());
+        for spec in objects
+            .flat_map(|o| o.fields.values())
+            .chain(self.common.values())
+        {
+            check_field_references(self, spec);
+        }
+    }
+}
+
+fn check_field_references(catalog: &Catalog, spec: &FieldSpec) {
+    if let Some(e) = &spec.enum_name {
+        assert!(catalog.enums.contains_key(e), "catalog: unknown enum {e}");
+    }
+    if let Some(o) = &spec.object {
+        assert!(
+            catalog.objects.contains_key(o),
+            "catalog: unknown object {o}"
+        );
+    }
+    for nested in spec.items.iter().chain(spec.values.iter()) {
+        check_field_references(catalog, nested);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_has_the_14_documented_types() {
+        let names: Vec<&str> = type_names().collect();
+        assert_eq!(names.len(), 14);
+        assert_eq!(catalog().enums["ConnectionType"], names);
+    }
+
+    #[test]
+    fn field_counts_match_the_reference() {
+        // The reference counts 191 type-specific fields (elasticsearch's `type` is our
+        // `accessType`) and 23 nested object fields.
+        let own: usize = catalog().types.values().map(|t| t.fields.len()).sum();
+        let nested: usize = catalog().objects.values().map(|o| o.fields.len()).sum();
+        assert_eq!(own, 191);
+        assert_eq!(nested, 23);
+    }
+
+    #[test]
+    fn secrets_and_quirks_are_marked() {
+        let c = catalog();
+        assert!(c.field("email", "password").unwrap().secret);
+        assert!(!c.field("email", "password").unwrap().masked_in_get);
+        assert!(c.field("snmp", "privPassphrase").unwrap().masked_in_get);
+        let access = c.field("elasticsearch", "accessType").unwrap();
+        assert_eq!(access.wire_name.as_deref(), Some("type"));
+        let ks = c.field("kafka", "keyStoreName").unwrap();
+        assert_eq!(ks.response_name.as_deref(), Some("keyStoreId"));
+        assert_eq!(
+            c.field("logback", "logPath").unwrap().rewrite,
+            Some(Rewrite::TrailingSlash)
+        );
+    }
+
+    #[test]
+    fn sensitivity_matches_names_and_substrings() {
+        let headers = catalog().field("webhook", "headerList").unwrap();
+        let s = headers.sensitive.as_ref().unwrap();
+        assert!(s.matches("authorization"));
+        assert!(s.matches("X-API-Key"));
+        assert!(!s.matches("Content-Type"));
+    }
+}

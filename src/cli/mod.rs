@@ -1,0 +1,297 @@
+//! Command-line interface: the flags of DESIGN.md section 2 and the dispatch to one
+//! function per command. Each command lives in its own file below this module.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod logging;
+
+/// Exit code for a usage or input error, an API failure or a failed change.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code for "changes present" (`plan --detailed-exitcode`) and "drift" (`drift`).
+pub const EXIT_CHANGES: u8 = 2;
+
+/// GitOps for Apinizer connections.
+#[derive(Debug, Parser)]
+#[command(name = "apinizer-gitops", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and check desired-state files offline.
+    Validate(ValidateArgs),
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Execute a plan (computed now, or a saved plan file).
+    Apply(ApplyArgs),
+    /// Scheduled drift detection: a plan that exits 0 in sync, 2 on drift.
+    Drift(DriftArgs),
+    /// Write desired-state YAML from what the server holds.
+    Export(ExportArgs),
+    /// Run a local Apinizer-compatible server.
+    Sandbox(SandboxArgs),
+    /// Print the JSON Schema of the desired-state files.
+    Schema,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Logging and colour flags, shared by every command.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// More logging (-v debug, -vv trace); logs go to stderr.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// No colour (also when NO_COLOR is set).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+/// Log line formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Output formats of commands that print a plan or a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text (stable summary lines).
+    Text,
+    /// JSON documented by `schemas/plan.schema.json`.
+    Json,
+    /// Markdown for pull-request comments.
+    Markdown,
+}
+
+/// Which desired-state files to read.
+#[derive(Debug, Clone, Args)]
+pub struct FileArgs {
+    /// Desired-state files, folders (`**/*.yaml`, `**/*.yml`) or globs; repeatable.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH_OR_GLOB",
+        default_value = "./connections"
+    )]
+    pub files: Vec<String>,
+    /// Accept literal secret values with a warning (local trials only).
+    #[arg(long)]
+    pub allow_literal_secrets: bool,
+}
+
+/// Limits a run to part of the desired and current state.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SelectionArgs {
+    /// Project name glob; repeatable.
+    #[arg(long = "project", value_name = "GLOB")]
+    pub projects: Vec<String>,
+    /// Connection type; repeatable.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Connection name glob; repeatable.
+    #[arg(long = "name", value_name = "GLOB")]
+    pub names: Vec<String>,
+}
+
+/// How to reach and authenticate to the Apinizer Management API.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Apinizer Manager URL; the client appends `/apiops/`.
+    #[arg(long, env = "APINIZER_URL", value_name = "URL")]
+    pub server: Option<String>,
+    /// Read the API token from this file.
+    #[arg(long, env = "APINIZER_TOKEN_FILE", value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// Concurrent API requests.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+    /// Per-request timeout (e.g. 30s, 500ms).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Retries for 429, 500, 502, 503, 504 and connection errors.
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+    /// Trust this CA certificate (PEM) in addition to the system roots.
+    #[arg(long, value_name = "PATH")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify TLS certificates (dangerous).
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// Allow sending the token over plain http:// to a non-loopback host.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+}
+
+/// `validate` flags.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Also check that every referenced environment variable is set.
+    #[arg(long)]
+    pub check_env: bool,
+    /// Output format (text or json).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// `plan` flags.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Save the plan to this file for `apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when changes are present.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `apply` flags.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A saved plan file (from `plan --out`); without it, plan now and apply.
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: FileArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Keep starting changes after one failed.
+    #[arg(long)]
+    pub continue_on_error: bool,
+    /// Output format of the plan shown before applying.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// `drift` flags.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// `export` flags.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Folder to write one file per project into.
+    #[arg(long, value_name = "DIR", default_value = "./connections")]
+    pub out: PathBuf,
+}
+
+/// `sandbox` flags.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8091")]
+    pub listen: String,
+    /// Bearer token to accept (random when not given).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Username for the token endpoint (with --password).
+    #[arg(long, requires = "password")]
+    pub username: Option<String>,
+    /// Password for the token endpoint (with --username).
+    #[arg(long, requires = "username")]
+    pub password: Option<String>,
+    /// Create this project, empty; repeatable.
+    #[arg(long = "project", value_name = "NAME")]
+    pub projects: Vec<String>,
+    /// Desired-state files that become the initial content (secrets from env).
+    #[arg(long, value_name = "DIR")]
+    pub seed: Vec<String>,
+    /// Latency added to every response (e.g. 20ms).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub latency: Option<Duration>,
+    /// Share of requests that fail (500, 503, 429, dropped connections), 0.0 to 1.0.
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+}
+
+/// Parses the command line, runs the command and returns its exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(&cli.log);
+    let code = match cli.command {
+        Command::Schema => print_schema(),
+        Command::Completions { shell } => print_completions(shell),
+        _ => {
+            tracing::error!("command not implemented yet");
+            EXIT_ERROR
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn print_schema() -> u8 {
+    println!("{}", crate::schema::connections_schema_text());
+    0
+}
+
+fn print_completions(shell: clap_complete::Shell) -> u8 {
+    use clap::CommandFactory;
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "apinizer-gitops",
+        &mut std::io::stdout(),
+    );
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,19 @@
+//! apinizer-gitops: GitOps for the connections of the Apinizer API management platform.
+//!
+//! Data flows through one module per step:
+//! files -> [`desired`] state -> current state ([`api`] client) -> [`plan`] (diff) ->
+//! [`render`] / saved plan -> [`apply`] -> report. The [`catalog`] of the 14 connection
+//! types drives validation, defaults, normalisation, secret handling and the [`schema`]s;
+//! [`model`] is the connection every step passes along; [`refs`] resolves `${env:...}`;
+//! [`sandbox`] is the local Apinizer-compatible server; [`export`] writes YAML from a
+//! server; [`cli`] parses flags and dispatches.
+
+pub mod api;
+pub mod catalog;
+pub mod cli;
+pub mod desired;
+pub mod diag;
+pub mod model;
+pub mod refs;
+pub mod sandbox;
+pub mod schema;

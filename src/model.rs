@@ -1,0 +1,282 @@
+//! The connection as every step sees it: YAML field names (elasticsearch `accessType`),
+//! the discriminator and name held apart, and every sensitive value split off into
+//! [`Secrets`] so that it cannot reach Debug output, logs or files by accident.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+
+use crate::catalog::{FieldSpec, catalog};
+
+/// A JSON object body.
+pub type Body = Map<String, Value>;
+
+/// One connection: desired (resolved or template) or current (read from the server).
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The discriminator (`email`, `kafka`, ..., `linux-script`).
+    pub kind: String,
+    /// The connection name.
+    pub name: String,
+    /// Every other field, in model form. Sensitive values are `null` here and live in
+    /// `secrets`.
+    pub fields: Body,
+    /// Sensitive values by JSON Pointer into `fields` (`/password`,
+    /// `/headerList/0/value`, `/propertiesMap/sasl.jaas.config/value`).
+    pub secrets: Secrets,
+}
+
+impl Connection {
+    /// Builds a connection from a body, moving every sensitive value the catalog names
+    /// into `secrets`. `keep_references` leaves whole `${env:...}` strings in place (a
+    /// template's references are printable; its literals are not).
+    pub fn from_body(kind: &str, name: &str, mut fields: Body, keep_references: bool) -> Self {
+        let mut secrets = Secrets::default();
+        for pointer in sensitive_pointers(kind, &fields) {
+            let Some(slot) = pointer_mut(&mut fields, &pointer) else {
+                continue;
+            };
+            let keep = keep_references && slot.as_str().is_some_and(is_whole_reference);
+            if slot.is_null() || keep {
+                continue;
+            }
+            let text = match slot.take() {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            secrets.insert(pointer, SecretString::from(text));
+        }
+        Connection {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            fields,
+            secrets,
+        }
+    }
+
+    /// The whole body with secrets put back in. Only the wire encoder of a request body
+    /// and the sandbox's store may call this; the result must never be logged or printed.
+    pub fn expose_body(&self) -> Body {
+        let mut body = self.fields.clone();
+        for (pointer, secret) in self.secrets.iter() {
+            if let Some(slot) = pointer_mut(&mut body, pointer) {
+                *slot = Value::String(secret.expose_secret().to_string());
+            }
+        }
+        body
+    }
+}
+
+/// Whether a string is exactly one `${env:NAME}` reference.
+pub fn is_whole_reference(s: &str) -> bool {
+    s.strip_prefix("${env:")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .is_some_and(|name| !name.is_empty() && !name.contains(['{', '}', '$']))
+}
+
+/// Sensitive values by JSON Pointer. Debug shows the pointers only.
+#[derive(Clone, Default)]
+pub struct Secrets(BTreeMap<String, SecretString>);
+
+impl Secrets {
+    /// Stores a value.
+    pub fn insert(&mut self, pointer: String, value: SecretString) {
+        self.0.insert(pointer, value);
+    }
+
+    /// A value by pointer.
+    pub fn get(&self, pointer: &str) -> Option<&SecretString> {
+        self.0.get(pointer)
+    }
+
+    /// Pointers and values, in pointer order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &SecretString)> {
+        self.0.iter()
+    }
+
+    /// Whether a value is held at this pointer.
+    pub fn contains(&self, pointer: &str) -> bool {
+        self.0.contains_key(pointer)
+    }
+
+    /// Number of values held.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no value is held.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// JSON Pointers (RFC 6901) of every sensitive value present in a body of this type:
+/// secret fields, and the values of sensitive map / list entries (webhook
+/// `Authorization` headers, kafka `sasl.jaas.config`).
+pub fn sensitive_pointers(kind: &str, fields: &Body) -> Vec<String> {
+    let catalog = catalog();
+    let mut out = Vec::new();
+    for (name, spec) in catalog.all_fields(kind) {
+        let Some(value) = fields.get(name) else {
+            continue;
+        };
+        let base = format!("/{}", escape_pointer_token(name));
+        if spec.secret {
+            out.push(base.clone());
+        }
+        if let Some(sensitivity) = &spec.sensitive {
+            out.extend(sensitive_entries(spec, sensitivity, value, &base));
+        }
+    }
+    out
+}
+
+fn sensitive_entries(
+    spec: &FieldSpec,
+    sensitivity: &crate::catalog::Sensitivity,
+    value: &Value,
+    base: &str,
+) -> Vec<String> {
+    let value_field = entry_value_field(spec);
+    let suffix = value_field
+        .map(|f| format!("/{}", escape_pointer_token(f)))
+        .unwrap_or_default();
+    match (value, &sensitivity.key_field) {
+        (Value::Object(map), None) => map
+            .keys()
+            .filter(|k| sensitivity.matches(k))
+            .map(|k| format!("{base}/{}{suffix}", escape_pointer_token(k)))
+            .collect(),
+        (Value::Array(items), Some(key_field)) => items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| {
+                item.get(key_field)
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| sensitivity.matches(n))
+            })
+            .map(|(i, _)| format!("{base}/{i}{suffix}"))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The field of a map value / list item that holds the sensitive text: `value` for kafka
+/// MapValue and webhook headers, none for plain string maps.
+fn entry_value_field(spec: &FieldSpec) -> Option<&'static str> {
+    let nested = spec.values.as_deref().or(spec.items.as_deref())?;
+    let object = nested.object_spec()?;
+    object
+        .fields
+        .get_key_value("value")
+        .map(|(k, _)| k.as_str())
+}
+
+/// Escapes one JSON Pointer reference token (`~` -> `~0`, `/` -> `~1`).
+pub fn escape_pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Splits a JSON Pointer into unescaped tokens (`/a~1b/0` -> `["a/b", "0"]`).
+pub fn pointer_tokens(pointer: &str) -> Vec<String> {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// A mutable slot in a body by JSON Pointer.
+pub fn pointer_mut<'a>(body: &'a mut Body, pointer: &str) -> Option<&'a mut Value> {
+    let tokens = pointer_tokens(pointer);
+    let (first, rest) = tokens.split_first()?;
+    let mut slot = body.get_mut(first)?;
+    for token in rest {
+        slot = match slot {
+            Value::Object(map) => map.get_mut(token)?,
+            Value::Array(items) => items.get_mut(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(slot)
+}
+
+/// A value in a body by JSON Pointer.
+pub fn pointer_get<'a>(body: &'a Body, pointer: &str) -> Option<&'a Value> {
+    let tokens = pointer_tokens(pointer);
+    let (first, rest) = tokens.split_first()?;
+    let mut slot = body.get(first)?;
+    for token in rest {
+        slot = match slot {
+            Value::Object(map) => map.get(token)?,
+            Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(slot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(v: Value) -> Body {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn secrets_are_split_off_and_hidden_from_debug() {
+        let b = body(json!({"host": "h", "auth": true, "password": "canary-pw-123"}));
+        let c = Connection::from_body("email", "m", b, false);
+        assert_eq!(c.fields["password"], Value::Null);
+        assert!(!format!("{c:?}").contains("canary-pw-123"));
+        assert_eq!(c.expose_body()["password"], "canary-pw-123");
+    }
+
+    #[test]
+    fn references_stay_in_templates() {
+        let b = body(json!({"password": "${env:PW}"}));
+        let c = Connection::from_body("email", "m", b, true);
+        assert_eq!(c.fields["password"], "${env:PW}");
+        assert!(c.secrets.is_empty());
+    }
+
+    #[test]
+    fn sensitive_entries_of_maps_and_lists() {
+        let kafka = body(json!({"propertiesMap": {
+            "bootstrap.servers": {"value": "b:9092"},
+            "sasl.jaas.config": {"value": "secret-jaas"}}}));
+        assert_eq!(
+            sensitive_pointers("kafka", &kafka),
+            vec!["/propertiesMap/sasl.jaas.config/value"]
+        );
+        let hook = body(json!({"headerList": [
+            {"name": "Accept", "value": "x"}, {"name": "X-Api-Key", "value": "k"}]}));
+        assert_eq!(
+            sensitive_pointers("webhook", &hook),
+            vec!["/headerList/1/value"]
+        );
+    }
+
+    #[test]
+    fn pointer_escaping_round_trips() {
+        let mut b = body(json!({"a/b": {"c~d": [1, 2]}}));
+        let p = format!(
+            "/{}/{}/1",
+            escape_pointer_token("a/b"),
+            escape_pointer_token("c~d")
+        );
+        assert_eq!(pointer_get(&b, &p), Some(&json!(2)));
+        *pointer_mut(&mut b, &p).unwrap() = json!(3);
+        assert_eq!(b["a/b"]["c~d"][1], 3);
+    }
+}
