@@ -14,6 +14,7 @@ pub mod cli;
 pub mod desired;
 pub mod diag;
 pub mod model;
+pub mod plan;
 pub mod refs;
 pub mod sandbox;
 pub mod schema;
