@@ -16,5 +16,6 @@ pub mod diag;
 pub mod model;
 pub mod plan;
 pub mod refs;
+pub mod render;
 pub mod sandbox;
 pub mod schema;

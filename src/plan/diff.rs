@@ -356,47 +356,10 @@ fn shown_fields(current: &Connection) -> Body {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::desired::SourceRef;
+    use crate::plan::fixtures::*;
     use serde_json::json;
-
-    /// A connection from a JSON body (secrets split off).
-    pub(crate) fn conn(kind: &str, name: &str, body: Value) -> Connection {
-        Connection::from_body(kind, name, body.as_object().unwrap().clone(), false)
-    }
-
-    /// A selected connection whose template needs no resolution.
-    pub(crate) fn wanted(kind: &str, name: &str, body: Value) -> SelectedConnection {
-        let template = Connection::from_body(kind, name, body.as_object().unwrap().clone(), true);
-        SelectedConnection {
-            resolved: template.clone(),
-            desired: DesiredConnection {
-                template,
-                renamed_from: None,
-                ignore_fields: Vec::new(),
-                source: SourceRef {
-                    file: "connections/p.yaml".into(),
-                    line: 7,
-                    column: 5,
-                },
-            },
-        }
-    }
-
-    pub(crate) fn project(prune: bool, connections: Vec<SelectedConnection>) -> SelectedProject {
-        SelectedProject {
-            name: "P".into(),
-            prune,
-            ignore: vec!["legacy-*".into()],
-            connections,
-        }
-    }
-
-    pub(crate) fn plan_of(project: SelectedProject, current: Vec<Connection>) -> Plan {
-        let state = CurrentState::from([("P".to_string(), current)]);
-        diff(&[project], &state, &Selection::default(), "http://s").unwrap()
-    }
 
     fn actions(plan: &Plan) -> Vec<(Action, &str)> {
         plan.changes
@@ -449,32 +412,14 @@ pub(crate) mod tests {
 
     #[test]
     fn every_action_in_apply_order() {
-        let mut renamed = wanted("email", "new-name", json!({"host": "h"}));
-        renamed.desired.renamed_from = Some("old-name".into());
-        let plan = plan_of(
-            project(
-                true,
-                vec![
-                    wanted("email", "fresh", json!({"host": "h"})),
-                    wanted("syslog", "swap", json!({"syslogServerHostname": "s"})),
-                    wanted("email", "changed", json!({"host": "new"})),
-                    renamed,
-                ],
-            ),
-            vec![
-                conn("email", "changed", json!({"host": "old"})),
-                conn("email", "swap", json!({"host": "h"})),
-                conn("email", "old-name", json!({"host": "h"})),
-                conn("email", "gone", json!({"host": "h"})),
-                conn("email", "legacy-1", json!({"host": "h"})),
-            ],
-        );
+        let plan = every_action_plan();
         assert_eq!(
             actions(&plan),
             vec![
                 (Action::Rename, "new-name"),
                 (Action::Create, "fresh"),
                 (Action::Update, "changed"),
+                (Action::Update, "mail"),
                 (Action::Replace, "swap"),
                 (Action::Delete, "gone"),
             ]
@@ -482,9 +427,11 @@ pub(crate) mod tests {
         let rename = &plan.changes[0];
         assert_eq!(rename.current_name.as_deref(), Some("old-name"));
         assert_eq!(rename.fields[0].path, "/name");
-        assert_eq!(plan.changes[3].current_kind.as_deref(), Some("email"));
+        assert_eq!(plan.changes[4].current_kind.as_deref(), Some("email"));
         assert_eq!(plan.unmanaged.len(), 1);
         assert_eq!(plan.unmanaged[0].name, "legacy-1");
+        assert_eq!(plan.unchanged, 1);
+        assert_eq!(plan.notes.len(), 1);
     }
 
     #[test]

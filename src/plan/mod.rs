@@ -6,6 +6,8 @@
 
 mod current;
 mod diff;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod normalise;
 mod saved;
 mod selection;

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{FieldSpec, Kind, Rewrite, catalog};
 use crate::model::{
-    Body, Connection, pointer_get, pointer_mut, pointer_tokens, sensitive_pointers,
+    Body, Connection, pointer_get, pointer_mut, pointer_remove, sensitive_pointers,
 };
 
 /// Marker of a secret both sides hold with the same value.
@@ -49,8 +49,8 @@ pub(crate) fn compare_view(
     }
     accept_server_filled_values(&desired.kind, &mut d, &c);
     for pointer in ignore {
-        remove_pointer(&mut d, pointer);
-        remove_pointer(&mut c, pointer);
+        pointer_remove(&mut d, pointer);
+        pointer_remove(&mut c, pointer);
     }
     Comparison {
         desired: d,
@@ -142,35 +142,6 @@ fn with_secret_markers(desired: &Connection, current: &Connection) -> (Body, Bod
 fn set_marker(body: &mut Body, pointer: &str, marker: &str) {
     if let Some(slot) = pointer_mut(body, pointer) {
         *slot = Value::String(marker.to_string());
-    }
-}
-
-/// Removes the value at a pointer, if present.
-pub(crate) fn remove_pointer(body: &mut Body, pointer: &str) {
-    let tokens = pointer_tokens(pointer);
-    let Some((last, parents)) = tokens.split_last() else {
-        return;
-    };
-    if parents.is_empty() {
-        body.shift_remove(last);
-        return;
-    }
-    let parent_pointer: String = parents
-        .iter()
-        .map(|t| format!("/{}", crate::model::escape_pointer_token(t)))
-        .collect();
-    match pointer_mut(body, &parent_pointer) {
-        Some(Value::Object(map)) => {
-            map.shift_remove(last);
-        }
-        Some(Value::Array(items)) => {
-            if let Ok(i) = last.parse::<usize>()
-                && i < items.len()
-            {
-                items.remove(i);
-            }
-        }
-        _ => {}
     }
 }
 
@@ -314,7 +285,7 @@ pub fn fingerprint(current: &Connection) -> String {
         fields.shift_remove(&name);
     }
     for pointer in sensitive_pointers(&current.kind, &current.fields) {
-        remove_pointer(&mut fields, &pointer);
+        pointer_remove(&mut fields, &pointer);
     }
     let canonical = serde_json::json!({
         "type": current.kind,
