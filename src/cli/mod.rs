@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod connect;
+mod drift;
 mod logging;
+mod plan;
 
 /// Exit code for a usage or input error, an API failure or a failed change.
 pub const EXIT_ERROR: u8 = 1;
@@ -261,6 +264,8 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Schema => print_schema(),
         Command::Completions { shell } => print_completions(shell),
+        Command::Plan(args) => plan::run(args, &cli.log),
+        Command::Drift(args) => drift::run(args, &cli.log),
         _ => {
             tracing::error!("command not implemented yet");
             EXIT_ERROR

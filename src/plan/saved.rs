@@ -241,3 +241,99 @@ fn into_change(saved: SavedChange) -> Change {
         fingerprint: saved.fingerprint,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::{conn, every_action_plan};
+    use serde_json::json;
+
+    fn plan_without_literals() -> Plan {
+        let mut plan = every_action_plan();
+        plan.changes
+            .retain(|c| c.desired.as_ref().is_none_or(|d| d.secrets.is_empty()));
+        plan
+    }
+
+    #[test]
+    fn a_saved_plan_round_trips_with_references_and_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let plan = plan_without_literals();
+        SavedPlan::from_plan(&plan).unwrap().write(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("canary"));
+        assert!(text.contains("${env:FRESH_PW}"));
+        let loaded = SavedPlan::load(&path).unwrap();
+        assert_eq!(loaded.tool_version, env!("CARGO_PKG_VERSION"));
+        let back = loaded.into_plan();
+        assert_eq!(back.changes.len(), plan.changes.len());
+        for (a, b) in back.changes.iter().zip(&plan.changes) {
+            assert_eq!(
+                (a.action, &a.name, &a.fingerprint),
+                (b.action, &b.name, &b.fingerprint)
+            );
+            assert_eq!(a.fields, b.fields);
+        }
+        let fresh = back.changes.iter().find(|c| c.name == "fresh").unwrap();
+        assert_eq!(
+            fresh.desired.as_ref().unwrap().fields["password"],
+            "${env:FRESH_PW}"
+        );
+    }
+
+    #[test]
+    fn a_literal_secret_refuses_to_be_saved_without_echoing_it() {
+        let err = SavedPlan::from_plan(&every_action_plan())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("P/email/mail holds a literal secret at /password"),
+            "{err}"
+        );
+        assert!(!err.contains("canary"));
+    }
+
+    #[test]
+    fn another_format_version_or_a_stranger_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, r#"{"format_version": 99}"#).unwrap();
+        let err = SavedPlan::load(&path).unwrap_err().to_string();
+        assert!(err.contains("format version 99"), "{err}");
+        std::fs::write(&path, "[]").unwrap();
+        let err = SavedPlan::load(&path).unwrap_err().to_string();
+        assert!(err.contains("not a plan file"), "{err}");
+        let err = SavedPlan::load(&dir.path().join("missing.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot read plan file"), "{err}");
+    }
+
+    #[test]
+    fn another_server_is_refused() {
+        let saved = SavedPlan::from_plan(&plan_without_literals()).unwrap();
+        assert!(saved.check_server("http://s/").is_ok());
+        let err = saved.check_server("http://other").unwrap_err().to_string();
+        assert!(err.contains("made for http://s"), "{err}");
+    }
+
+    #[test]
+    fn a_changed_connection_makes_the_plan_stale() {
+        let plan = plan_without_literals();
+        let update = plan.changes.iter().find(|c| c.name == "changed").unwrap();
+        let same = conn(
+            "kafka",
+            "changed",
+            json!({"topicName": "old", "enableSecure": false,
+            "propertiesMap": {"bootstrap.servers": {"value": "${env:KAFKA}"}, "acks": {"value": "1"}}}),
+        );
+        assert!(ensure_fresh(update, Some(&same)).is_ok());
+        let moved = conn("kafka", "changed", json!({"topicName": "moved"}));
+        let err = ensure_fresh(update, Some(&moved)).unwrap_err().to_string();
+        assert!(err.contains("plan is stale: P/kafka/changed changed since the plan was made"));
+        let create = plan.changes.iter().find(|c| c.name == "fresh").unwrap();
+        assert!(ensure_fresh(create, None).is_ok());
+        assert!(ensure_fresh(create, Some(&moved)).is_err());
+    }
+}
