@@ -1,6 +1,8 @@
 //! Desired state: the loader of `-f` files, folders and globs into validated projects.
 //! (Stub: implemented by the loader work.)
 
+pub mod yaml;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
