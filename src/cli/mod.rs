@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod logging;
+mod validate;
 
 /// Exit code for a usage or input error, an API failure or a failed change.
 pub const EXIT_ERROR: u8 = 1;
@@ -259,6 +260,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     logging::init(&cli.log);
     let code = match cli.command {
+        Command::Validate(args) => validate::run(&args),
         Command::Schema => print_schema(),
         Command::Completions { shell } => print_completions(shell),
         _ => {
