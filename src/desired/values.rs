@@ -400,7 +400,8 @@ impl ValueChecker<'_> {
         Some(Value::Object(body))
     }
 
-    /// Warns about literal values in entries that carry credentials in practice.
+    /// Warns about values without any reference in entries that carry credentials in
+    /// practice (`Bearer ${env:TOKEN}` is fine).
     pub fn warn_sensitive_literals(
         &mut self,
         body: &Body,
@@ -417,7 +418,7 @@ impl ValueChecker<'_> {
             }
             let literal = crate::model::pointer_get(body, &pointer)
                 .and_then(Value::as_str)
-                .is_some_and(|s| !is_whole_reference(s));
+                .is_some_and(|s| crate::refs::references_in(&Value::from(s)).is_empty());
             if literal {
                 let location = self.locations.get(&pointer).copied().unwrap_or_default();
                 let message = format!(
