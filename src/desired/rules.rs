@@ -49,10 +49,11 @@ impl Effective<'_> {
     }
 }
 
+/// Fields whose value decides the rule (`when_set` only needs presence, which a
+/// reference has).
 fn involved_fields(rule: &Rule) -> impl Iterator<Item = &String> {
     rule.when
         .keys()
-        .chain(&rule.when_set)
         .chain(&rule.require_any_true)
         .chain(&rule.at_most_one_true)
         .chain(&rule.forbid_true)
