@@ -11,6 +11,7 @@ mod connect;
 mod drift;
 mod logging;
 mod plan;
+mod validate;
 
 /// Exit code for a usage or input error, an API failure or a failed change.
 pub const EXIT_ERROR: u8 = 1;
@@ -262,6 +263,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     logging::init(&cli.log);
     let code = match cli.command {
+        Command::Validate(args) => validate::run(&args),
         Command::Schema => print_schema(),
         Command::Completions { shell } => print_completions(shell),
         Command::Plan(args) => plan::run(args, &cli.log),

@@ -8,7 +8,7 @@ use super::{
     EXIT_CHANGES, EXIT_ERROR, FileArgs, LogArgs, OutputFormat, PlanArgs, SelectionArgs, ServerArgs,
 };
 use crate::desired::LoadOptions;
-use crate::diag::{Diagnostic, Severity};
+use crate::diag::Diagnostic;
 use crate::plan::{Computed, Plan, PlanError, PlanRequest, SavedPlan, Selection};
 use crate::refs::ProcessEnv;
 use crate::render::{self, Wording};
@@ -100,20 +100,6 @@ pub fn report_error(error: &PlanError) {
 
 fn print_diagnostics(diagnostics: &[Diagnostic]) {
     for d in diagnostics {
-        let level = match d.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        let place = d
-            .file
-            .as_ref()
-            .map(|f| format!("{}:{}:{}: ", f.display(), d.line, d.column))
-            .unwrap_or_default();
-        let hint = d
-            .hint
-            .as_ref()
-            .map(|h| format!(" (hint: {h})"))
-            .unwrap_or_default();
-        eprintln!("{level}: {place}{}{hint}", d.message);
+        eprintln!("{}", d.render_text());
     }
 }
