@@ -305,3 +305,71 @@ pub fn select(
     }
     Ok(projects)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refs::MapEnv;
+
+    fn state(yaml: &str) -> DesiredState {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let options = LoadOptions {
+            paths: vec![file.display().to_string()],
+            allow_literal_secrets: false,
+        };
+        crate::desired::load(&options).unwrap().state
+    }
+
+    const TWO: &str = "project: P\nconnections:\n  - type: email\n    name: a\n    host: ${env:HOST_A}\n  - type: linux-script\n    name: b\n    hostName: h\n    username: u\n    password: ${env:PW_B}\n";
+
+    #[test]
+    fn every_missing_variable_is_listed_at_once() {
+        let err = select(&state(TWO), &Selection::default(), &MapEnv::default()).unwrap_err();
+        assert_eq!(
+            err.to_string().lines().next().unwrap(),
+            "missing environment variables: HOST_A, PW_B (set them before running; nothing was sent to the server)"
+        );
+    }
+
+    #[test]
+    fn the_selection_limits_what_is_resolved() {
+        let selection = Selection::new(&[], &["email".into()], &[]).unwrap();
+        let env = MapEnv([("HOST_A".to_string(), "smtp".to_string())].into());
+        let projects = select(&state(TWO), &selection, &env).unwrap();
+        assert_eq!(projects[0].connections.len(), 1);
+        assert_eq!(projects[0].connections[0].resolved.fields["host"], "smtp");
+        assert_eq!(
+            projects[0].connections[0].desired.template.fields["host"],
+            "${env:HOST_A}"
+        );
+        let other = Selection::new(&["Q*".into()], &[], &[]).unwrap();
+        assert!(select(&state(TWO), &other, &env).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_pruned_project_without_connections_needs_allow_empty() {
+        let empty = "project: P\nprune: true\nconnections: []\n";
+        let err = select(&state(empty), &Selection::default(), &MapEnv::default()).unwrap_err();
+        assert!(err.to_string().contains("add `allowEmpty: true`"), "{err}");
+        let allowed = "project: P\nprune: true\nallowEmpty: true\nconnections: []\n";
+        assert!(select(&state(allowed), &Selection::default(), &MapEnv::default()).is_ok());
+    }
+
+    #[test]
+    fn api_errors_carry_status_method_path_and_validation_errors() {
+        let error = ApiError {
+            method: "PUT".into(),
+            path: "/apiops/projects/P/connections/x/".into(),
+            status: Some(400),
+            error: "validation_failed".into(),
+            description: "Invalid body".into(),
+            validation_errors: vec![("port".into(), "must be positive".into())],
+        };
+        assert_eq!(
+            PlanError::from(error).to_string(),
+            "PUT /apiops/projects/P/connections/x/ -> 400: validation_failed: Invalid body; port: must be positive"
+        );
+    }
+}
