@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 use super::normalise::fingerprint;
 use super::{Action, Change, FieldChange, Plan, PlanError, Unmanaged};
 use crate::desired::SourceRef;
-use crate::model::{Body, Connection};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use crate::model::{Body, Connection, pointer_set};
+use crate::refs::references_in;
 
 /// The version of the saved-plan format this build reads and writes.
 pub const SAVED_PLAN_FORMAT_VERSION: u32 = 1;
@@ -188,16 +192,11 @@ fn saved_error(message: String) -> PlanError {
 }
 
 fn saved_change(change: &Change) -> Result<SavedChange, PlanError> {
-    if let Some(desired) = &change.desired
-        && !desired.secrets.is_empty()
-    {
-        let pointers: Vec<&str> = desired.secrets.iter().map(|(p, _)| p.as_str()).collect();
-        return Err(saved_error(format!(
-            "cannot save the plan: {} holds a literal secret at {} (allowed by --allow-literal-secrets); a plan file never stores secret values: write it as ${{env:NAME}}",
-            change.address(),
-            pointers.join(", ")
-        )));
-    }
+    let desired = change
+        .desired
+        .as_ref()
+        .map(|d| savable_body(&change.address(), d))
+        .transpose()?;
     Ok(SavedChange {
         project: change.project.clone(),
         kind: change.kind.clone(),
@@ -206,7 +205,7 @@ fn saved_change(change: &Change) -> Result<SavedChange, PlanError> {
         current_name: change.current_name.clone(),
         current_type: change.current_kind.clone(),
         current_fields: change.current_fields.clone(),
-        desired: change.desired.as_ref().map(|d| d.fields.clone()),
+        desired,
         fields: change.fields.clone(),
         ignore_fields: change.ignore_fields.clone(),
         source: change.source.as_ref().map(|s| SavedSource {
@@ -216,6 +215,28 @@ fn saved_change(change: &Change) -> Result<SavedChange, PlanError> {
         }),
         fingerprint: change.fingerprint.clone(),
     })
+}
+
+/// A template's body as saved: sensitive values that carry a reference
+/// (`Bearer ${env:TOKEN}`) are templates and go back in; a literal secret is refused.
+fn savable_body(address: &str, template: &Connection) -> Result<Body, PlanError> {
+    let mut body = template.fields.clone();
+    let mut literals = Vec::new();
+    for (pointer, secret) in template.secrets.iter() {
+        let text = Value::String(secret.expose_secret().to_string());
+        if references_in(&text).is_empty() {
+            literals.push(pointer.as_str());
+        } else {
+            pointer_set(&mut body, pointer, text);
+        }
+    }
+    if literals.is_empty() {
+        return Ok(body);
+    }
+    Err(saved_error(format!(
+        "cannot save the plan: {address} holds a literal secret at {} (allowed by --allow-literal-secrets); a plan file never stores secret values: write it as ${{env:NAME}}",
+        literals.join(", ")
+    )))
 }
 
 fn into_change(saved: SavedChange) -> Change {
@@ -292,6 +313,37 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("canary"));
+    }
+
+    #[test]
+    fn a_sensitive_value_holding_a_reference_is_saved_as_written() {
+        let mut plan = Plan::default();
+        let hook = crate::plan::fixtures::wanted(
+            "webhook",
+            "w",
+            json!({"fullUrl": "http://x",
+            "headerList": [{"name": "Authorization", "value": "Bearer ${env:TOKEN}"}]}),
+        );
+        plan.changes.push(
+            crate::plan::fixtures::plan_of(
+                crate::plan::fixtures::project(false, vec![hook]),
+                vec![],
+            )
+            .changes
+            .remove(0),
+        );
+        let saved = SavedPlan::from_plan(&plan).unwrap();
+        let body = saved.changes[0].desired.as_ref().unwrap();
+        assert_eq!(body["headerList"][0]["value"], "Bearer ${env:TOKEN}");
+        let back = saved.into_plan();
+        assert!(
+            back.changes[0]
+                .desired
+                .as_ref()
+                .unwrap()
+                .secrets
+                .contains("/headerList/0/value")
+        );
     }
 
     #[test]
