@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod logging;
+mod sandbox;
+pub mod server;
 
 /// Exit code for a usage or input error, an API failure or a failed change.
 pub const EXIT_ERROR: u8 = 1;
@@ -261,6 +263,7 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Schema => print_schema(),
         Command::Completions { shell } => print_completions(shell),
+        Command::Sandbox(args) => sandbox::run(args),
         _ => {
             tracing::error!("command not implemented yet");
             EXIT_ERROR
