@@ -181,7 +181,7 @@ async fn validation_errors_name_each_field() {
 
 #[tokio::test]
 async fn a_missing_project_is_an_error_naming_it() {
-    let (sandbox, client) = started().await;
+    let (_sandbox, client) = started().await;
     let err = client.list_connections("Nope", "email").await.unwrap_err();
     assert!(err.is_project_not_found());
     assert!(!err.is_not_found());
