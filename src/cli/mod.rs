@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod logging;
+mod sandbox;
+pub mod server;
 mod validate;
 
 /// Exit code for a usage or input error, an API failure or a failed change.
@@ -263,6 +265,7 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Schema => print_schema(),
         Command::Completions { shell } => print_completions(shell),
+        Command::Sandbox(args) => sandbox::run(args),
         _ => {
             tracing::error!("command not implemented yet");
             EXIT_ERROR
