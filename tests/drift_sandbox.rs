@@ -7,7 +7,6 @@ use plan_support::{canary_env, examples, output, resolved, serve};
 use serde_json::{Value, json};
 
 #[test]
-#[ignore = "needs loader+client"]
 fn drift_exits_0_in_sync_and_2_on_drift() {
     let env = canary_env(&examples());
     let server = serve(resolved(&examples(), &env), &[]);

@@ -22,7 +22,7 @@ fn cmd(args: &[&str]) -> Command {
 #[test]
 fn plan_without_a_server_says_how_to_give_one() {
     cmd(&["plan"]).assert().code(1).stdout("").stderr(contains(
-        "no server given: use --server URL or set APINIZER_URL",
+        "no server given: pass --server URL or set APINIZER_URL",
     ));
 }
 
@@ -59,7 +59,7 @@ fn an_empty_or_missing_token_file_is_refused() {
     ])
     .assert()
     .code(1)
-    .stderr(contains("cannot read the token file"));
+    .stderr(contains("cannot read --token-file"));
 }
 
 #[test]

@@ -41,7 +41,6 @@ fn assert_no_canary(texts: &[&str]) {
 }
 
 #[test]
-#[ignore = "needs loader+client"]
 fn a_sandbox_seeded_from_the_examples_shows_no_changes() {
     let (env, server) = examples_server();
     let dir = examples();
@@ -96,7 +95,6 @@ connections:
 "#;
 
 #[test]
-#[ignore = "needs loader+client"]
 fn quirky_types_round_trip_without_changes() {
     let dir = files(&[("quirks.yaml", QUIRKS)]);
     let env = canary_env(&dir.path().join("connections"));
@@ -123,7 +121,6 @@ fn quirky_types_round_trip_without_changes() {
 }
 
 #[test]
-#[ignore = "needs loader+client"]
 fn one_field_changed_on_the_server_is_one_update_naming_its_path() {
     let (env, server) = examples_server();
     let mut smtp = server.get("Payments", "alerts-smtp");
@@ -145,7 +142,6 @@ fn one_field_changed_on_the_server_is_one_update_naming_its_path() {
 }
 
 #[test]
-#[ignore = "needs loader+client"]
 fn a_changed_readable_secret_is_sensitive_and_never_printed() {
     let (env, server) = examples_server();
     let mut smtp = server.get("Payments", "alerts-smtp");
@@ -252,7 +248,6 @@ fn shop() -> (tempfile::TempDir, BTreeMap<String, String>, Server) {
 }
 
 #[test]
-#[ignore = "needs loader+client"]
 fn every_action_is_detected_and_rendered_in_three_formats() {
     let (dir, env, server) = shop();
     let text = server
@@ -300,7 +295,6 @@ fn every_action_is_detected_and_rendered_in_three_formats() {
 }
 
 #[test]
-#[ignore = "needs loader+client"]
 fn selection_limits_the_plan_and_prune() {
     let (dir, env, server) = shop();
     let plan = json_plan(&server, dir.path(), &env, &["--type", "syslog"]);
@@ -331,7 +325,6 @@ fn selection_limits_the_plan_and_prune() {
 }
 
 #[test]
-#[ignore = "needs loader+client"]
 fn a_saved_plan_holds_references_and_fingerprints_but_no_secret() {
     let (dir, env, server) = shop();
     let path = dir.path().join("plan.json");
@@ -356,7 +349,6 @@ fn a_saved_plan_holds_references_and_fingerprints_but_no_secret() {
 }
 
 #[test]
-#[ignore = "needs loader+client"]
 fn a_literal_secret_allowed_for_a_trial_cannot_be_saved() {
     let literal = SHOP.replace("${env:SHOP_SMTP_PASSWORD}", "canary-literal-password");
     let dir = files(&[("shop.yaml", &literal)]);
@@ -382,7 +374,6 @@ fn a_literal_secret_allowed_for_a_trial_cannot_be_saved() {
 }
 
 #[test]
-#[ignore = "needs loader+client"]
 fn a_project_missing_on_the_server_is_an_error_naming_it() {
     let dir = files(&[(
         "ghost.yaml",

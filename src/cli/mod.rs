@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-mod connect;
 mod drift;
 mod logging;
 mod plan;
+mod sandbox;
+pub mod server;
 mod validate;
 
 /// Exit code for a usage or input error, an API failure or a failed change.
@@ -268,6 +269,7 @@ pub fn run() -> ExitCode {
         Command::Completions { shell } => print_completions(shell),
         Command::Plan(args) => plan::run(args, &cli.log),
         Command::Drift(args) => drift::run(args, &cli.log),
+        Command::Sandbox(args) => sandbox::run(args),
         _ => {
             tracing::error!("command not implemented yet");
             EXIT_ERROR

@@ -70,8 +70,9 @@ fn request<'a>(
             allow_literal_secrets: files.allow_literal_secrets,
         },
         selection: Selection::new(&selection.projects, &selection.types, &selection.names)?,
-        client: super::connect::client_config(server)
-            .map_err(|message| PlanError::Input { message })?,
+        client: super::server::client_config(server, &ENV).map_err(|e| PlanError::Input {
+            message: format!("{e:#}"),
+        })?,
         env: &ENV,
     })
 }

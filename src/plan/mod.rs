@@ -157,7 +157,7 @@ pub enum PlanError {
         project: String,
     },
     /// A desired project does not exist on the server.
-    #[error("project {project} does not exist on the server ({})", describe_api_error(.error))]
+    #[error("project {project} does not exist on the server ({error})")]
     ProjectNotFound {
         /// The project.
         project: String,
@@ -165,7 +165,7 @@ pub enum PlanError {
         error: Box<ApiError>,
     },
     /// The API failed.
-    #[error("{}", describe_api_error(.0))]
+    #[error("{0}")]
     Api(Box<ApiError>),
     /// Bad flags or settings.
     #[error("{message}")]
@@ -200,23 +200,6 @@ fn count_errors(diagnostics: &[Diagnostic]) -> usize {
         .iter()
         .filter(|d| d.severity == crate::diag::Severity::Error)
         .count()
-}
-
-/// An API error as one line: status, method, path, `error`, `error_description` and each
-/// validation error.
-pub fn describe_api_error(e: &ApiError) -> String {
-    let status = e
-        .status
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| "no response".into());
-    let mut text = format!("{} {} -> {status}: {}", e.method, e.path, e.error);
-    if !e.description.is_empty() {
-        text.push_str(&format!(": {}", e.description));
-    }
-    for (field, message) in &e.validation_errors {
-        text.push_str(&format!("; {field}: {message}"));
-    }
-    text
 }
 
 /// Everything one planning run needs.
@@ -369,7 +352,7 @@ mod tests {
         };
         assert_eq!(
             PlanError::from(error).to_string(),
-            "PUT /apiops/projects/P/connections/x/ -> 400: validation_failed: Invalid body; port: must be positive"
+            "PUT /apiops/projects/P/connections/x/: 400 validation_failed: Invalid body (validation errors: port: must be positive)"
         );
     }
 }
