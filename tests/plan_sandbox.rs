@@ -411,3 +411,25 @@ fn missing_variables_are_all_listed_before_any_request() {
         "{stderr}"
     );
 }
+
+#[test]
+fn single_gets_only_where_a_desired_secret_needs_comparing() {
+    let plain =
+        "project: Q\nconnections:\n  - type: syslog\n    name: s\n    syslogServerHostname: h\n";
+    let secret = "  - type: email\n    name: m\n    host: h\n    auth: true\n    username: u\n    password: ${env:Q_PW}\n";
+    for (text, expected) in [(plain.to_string(), 14), (format!("{plain}{secret}"), 15)] {
+        let dir = files(&[("q.yaml", &text)]);
+        let env = canary_env(&dir.path().join("connections"));
+        let server = serve(resolved(&dir.path().join("connections"), &env), &[]);
+        let before = server.requests();
+        server
+            .cli(dir.path(), &env, &["plan", "--detailed-exitcode"])
+            .assert()
+            .code(0);
+        assert_eq!(
+            server.requests() - before,
+            expected,
+            "14 lists, one GET per readable secret"
+        );
+    }
+}

@@ -175,7 +175,7 @@ fn compare_existing(
 fn write_only_note(project: &str, selected: &SelectedConnection, unknown: &[String]) -> String {
     let t = &selected.desired.template;
     format!(
-        "{project}/{}/{}: cannot compare {} (write-only: the server does not return it)",
+        "{project}/{}/{}: cannot compare {} (write-only: the server does not return the value)",
         t.kind,
         t.name,
         unknown.join(", ")

@@ -24,7 +24,7 @@ pub struct Server {
     /// Base URL.
     pub url: String,
     runtime: tokio::runtime::Runtime,
-    _sandbox: RunningSandbox,
+    sandbox: RunningSandbox,
 }
 
 /// The variables the files reference, each set to a canary value (`canary-<name>`).
@@ -80,7 +80,7 @@ pub fn serve(seed: Vec<(String, Connection)>, projects: &[&str]) -> Server {
     Server {
         url: sandbox.url.clone(),
         runtime,
-        _sandbox: sandbox,
+        sandbox,
     }
 }
 
@@ -98,6 +98,11 @@ impl Server {
             .envs(env)
             .args(args);
         cmd
+    }
+
+    /// Requests the sandbox has answered so far.
+    pub fn requests(&self) -> u64 {
+        self.sandbox.request_count()
     }
 
     /// Runs a client call on the server's runtime.
