@@ -68,5 +68,5 @@ fn a_bad_name_glob_is_refused() {
         .env("APINIZER_TOKEN", "t")
         .assert()
         .code(1)
-        .stderr(contains("invalid --name glob `a[b`"));
+        .stderr(contains("invalid --name `a[b`"));
 }

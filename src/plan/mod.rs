@@ -25,7 +25,7 @@ pub use current::read_current;
 pub use diff::{CurrentState, SelectedConnection, SelectedProject, diff};
 pub use normalise::{fingerprint, normalise};
 pub use saved::{SAVED_PLAN_FORMAT_VERSION, SavedChange, SavedPlan, SavedSource, ensure_fresh};
-pub use selection::{BadGlob, Selection};
+pub use selection::{BadSelection, Selection};
 
 /// How a sensitive value is shown in any output.
 pub const SENSITIVE: &str = "(sensitive)";
@@ -187,8 +187,8 @@ impl From<ApiError> for PlanError {
     }
 }
 
-impl From<BadGlob> for PlanError {
-    fn from(error: BadGlob) -> Self {
+impl From<BadSelection> for PlanError {
+    fn from(error: BadSelection) -> Self {
         PlanError::Input {
             message: error.to_string(),
         }

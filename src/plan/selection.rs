@@ -11,14 +11,15 @@ pub struct Selection {
     names: Option<GlobSet>,
 }
 
-/// A glob that does not parse.
+/// A selection flag whose value cannot be used: a glob that does not parse, an unknown
+/// type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {flag} glob `{glob}`: {reason}")]
-pub struct BadGlob {
+#[error("invalid {flag} `{value}`: {reason}")]
+pub struct BadSelection {
     /// The flag the glob came from.
     pub flag: &'static str,
-    /// The glob as given.
-    pub glob: String,
+    /// The value as given.
+    pub value: String,
     /// Why it does not parse.
     pub reason: String,
 }
@@ -26,7 +27,14 @@ pub struct BadGlob {
 impl Selection {
     /// Builds a selection. Project globs are case-sensitive (like project names); name
     /// globs ignore case (like connection names).
-    pub fn new(projects: &[String], types: &[String], names: &[String]) -> Result<Self, BadGlob> {
+    pub fn new(
+        projects: &[String],
+        types: &[String],
+        names: &[String],
+    ) -> Result<Self, BadSelection> {
+        for kind in types {
+            check_type(kind)?;
+        }
         Ok(Selection {
             projects: glob_set("--project", projects, false)?,
             types: types.to_vec(),
@@ -57,12 +65,31 @@ impl Selection {
     }
 }
 
+/// Refuses a `--type` that is none of the 14 discriminators, suggesting the closest.
+fn check_type(kind: &str) -> Result<(), BadSelection> {
+    if crate::catalog::type_names().any(|t| t == kind) {
+        return Ok(());
+    }
+    let reason = match crate::diag::did_you_mean(kind, crate::catalog::type_names()) {
+        Some(close) => format!("not a connection type; did you mean `{close}`?"),
+        None => format!(
+            "not a connection type; one of: {}",
+            crate::catalog::type_names().collect::<Vec<_>>().join(", ")
+        ),
+    };
+    Err(BadSelection {
+        flag: "--type",
+        value: kind.to_string(),
+        reason,
+    })
+}
+
 /// Builds a glob set; `None` when no glob is given (everything matches).
 pub(crate) fn glob_set(
     flag: &'static str,
     globs: &[String],
     ignore_case: bool,
-) -> Result<Option<GlobSet>, BadGlob> {
+) -> Result<Option<GlobSet>, BadSelection> {
     if globs.is_empty() {
         return Ok(None);
     }
@@ -72,16 +99,16 @@ pub(crate) fn glob_set(
             .case_insensitive(ignore_case)
             .literal_separator(false)
             .build()
-            .map_err(|e| BadGlob {
+            .map_err(|e| BadSelection {
                 flag,
-                glob: glob.clone(),
+                value: glob.clone(),
                 reason: e.kind().to_string(),
             })?;
         builder.add(parsed);
     }
-    let set = builder.build().map_err(|e| BadGlob {
+    let set = builder.build().map_err(|e| BadSelection {
         flag,
-        glob: globs.join(", "),
+        value: globs.join(", "),
         reason: e.to_string(),
     })?;
     Ok(Some(set))
@@ -121,5 +148,16 @@ mod tests {
         let err = Selection::new(&[], &[], &strings(&["a[b"])).unwrap_err();
         assert_eq!(err.flag, "--name");
         assert!(err.to_string().contains("a[b"));
+    }
+
+    #[test]
+    fn an_unknown_type_is_an_error_with_a_suggestion() {
+        let err = Selection::new(&[], &strings(&["kafak"]), &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid --type `kafak`: not a connection type; did you mean `kafka`?"
+        );
+        let err = Selection::new(&[], &strings(&["zzz"]), &[]).unwrap_err();
+        assert!(err.to_string().contains("one of: email, kafka"));
     }
 }
