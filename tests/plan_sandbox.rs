@@ -433,3 +433,59 @@ fn single_gets_only_where_a_desired_secret_needs_comparing() {
         );
     }
 }
+
+#[test]
+fn a_rejected_token_is_an_api_error_that_never_shows_the_token() {
+    let (dir, env, server) = shop();
+    let assert = server
+        .cli(dir.path(), &env, &["plan"])
+        .env("APINIZER_TOKEN", "canary-wrong-token")
+        .assert()
+        .code(1);
+    let (stdout, stderr) = output(&assert);
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("401"), "{stderr}");
+    assert_no_canary(&[&stderr]);
+}
+
+#[test]
+fn a_plan_file_that_cannot_be_written_is_an_error() {
+    let (dir, env, server) = shop();
+    let assert = server
+        .cli(
+            dir.path(),
+            &env,
+            &["plan", "--out", "no/such/dir/plan.json"],
+        )
+        .assert()
+        .code(1);
+    let (stdout, stderr) = output(&assert);
+    assert!(
+        stderr.contains("cannot write plan file no/such/dir/plan.json"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stdout, "",
+        "nothing is printed when the plan cannot be saved"
+    );
+}
+
+#[test]
+fn ignore_fields_leave_server_side_differences_alone() {
+    let text = SHOP.replace(
+        "    port: 2525\n",
+        "    port: 2525\n    ignoreFields: [/port]\n",
+    );
+    let dir = files(&[("shop.yaml", &text)]);
+    let env = canary_env(&dir.path().join("connections"));
+    let server = shop_server(&env);
+    let plan = json_plan(&server, dir.path(), &env, &[]);
+    let names: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"changed-mail"), "{names:?}");
+    assert_eq!(plan["summary"]["unchanged"], 2);
+}

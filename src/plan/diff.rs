@@ -555,4 +555,17 @@ mod tests {
         );
         assert_eq!(plan.changes[0].fields[0].path, "/protocolTypes");
     }
+
+    #[test]
+    fn a_bad_ignore_glob_is_an_error_naming_the_project() {
+        let mut p = project(true, vec![]);
+        p.ignore = vec!["a[".into()];
+        let state = CurrentState::from([("P".to_string(), vec![conn("email", "x", json!({}))])]);
+        let err = diff(&[p], &state, &Selection::default(), "s").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("project P: invalid ignore `a[`"),
+            "{err}"
+        );
+    }
 }
