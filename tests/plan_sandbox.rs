@@ -44,15 +44,12 @@ fn assert_no_canary(texts: &[&str]) {
 fn a_sandbox_seeded_from_the_examples_shows_no_changes() {
     let (env, server) = examples_server();
     let dir = examples();
-    let assert = server
-        .cli(
-            dir.parent().unwrap(),
-            &env,
-            &["plan", "--detailed-exitcode", "-f", "connections"],
-        )
-        .assert()
-        .code(0);
-    let (stdout, stderr) = output(&assert);
+    let (stdout, stderr) = server.run(
+        dir.parent().unwrap(),
+        &env,
+        &["plan", "--detailed-exitcode", "-f", "connections"],
+        0,
+    );
     assert_eq!(
         stdout.lines().last(),
         Some("No changes. 14 connections match the desired state.")
@@ -99,11 +96,7 @@ fn quirky_types_round_trip_without_changes() {
     let dir = files(&[("quirks.yaml", QUIRKS)]);
     let env = canary_env(&dir.path().join("connections"));
     let server = serve(resolved(&dir.path().join("connections"), &env), &[]);
-    let assert = server
-        .cli(dir.path(), &env, &["plan", "--detailed-exitcode"])
-        .assert()
-        .code(0);
-    let (stdout, stderr) = output(&assert);
+    let (stdout, stderr) = server.run(dir.path(), &env, &["plan", "--detailed-exitcode"], 0);
     assert!(
         stdout.contains("No changes. 4 connections match the desired state."),
         "{stdout}"
@@ -356,15 +349,12 @@ fn a_literal_secret_allowed_for_a_trial_cannot_be_saved() {
         "SHOP_SMTP_PASSWORD".to_string(),
         "x".to_string(),
     )]));
-    let assert = server
-        .cli(
-            dir.path(),
-            &BTreeMap::new(),
-            &["plan", "--allow-literal-secrets", "--out", "plan.json"],
-        )
-        .assert()
-        .code(1);
-    let (stdout, stderr) = output(&assert);
+    let (stdout, stderr) = server.run(
+        dir.path(),
+        &BTreeMap::new(),
+        &["plan", "--allow-literal-secrets", "--out", "plan.json"],
+        1,
+    );
     assert!(
         stderr.contains("Shop/email/changed-mail holds a literal secret at /password"),
         "{stderr}"
@@ -380,11 +370,7 @@ fn a_project_missing_on_the_server_is_an_error_naming_it() {
         "project: Ghost\nconnections:\n  - type: syslog\n    name: s\n    syslogServerHostname: h\n",
     )]);
     let server = serve(vec![], &["Other"]);
-    let assert = server
-        .cli(dir.path(), &BTreeMap::new(), &["plan"])
-        .assert()
-        .code(1);
-    let (stdout, stderr) = output(&assert);
+    let (stdout, stderr) = server.run(dir.path(), &BTreeMap::new(), &["plan"], 1);
     assert_eq!(stdout, "");
     assert!(
         stderr.contains("project Ghost does not exist on the server"),
@@ -451,15 +437,12 @@ fn a_rejected_token_is_an_api_error_that_never_shows_the_token() {
 #[test]
 fn a_plan_file_that_cannot_be_written_is_an_error() {
     let (dir, env, server) = shop();
-    let assert = server
-        .cli(
-            dir.path(),
-            &env,
-            &["plan", "--out", "no/such/dir/plan.json"],
-        )
-        .assert()
-        .code(1);
-    let (stdout, stderr) = output(&assert);
+    let (stdout, stderr) = server.run(
+        dir.path(),
+        &env,
+        &["plan", "--out", "no/such/dir/plan.json"],
+        1,
+    );
     assert!(
         stderr.contains("cannot write plan file no/such/dir/plan.json"),
         "{stderr}"

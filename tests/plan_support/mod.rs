@@ -100,6 +100,17 @@ impl Server {
         cmd
     }
 
+    /// Runs the binary, checks its exit code and returns its stdout and stderr.
+    pub fn run(
+        &self,
+        dir: &Path,
+        env: &BTreeMap<String, String>,
+        args: &[&str],
+        code: i32,
+    ) -> (String, String) {
+        output(&self.cli(dir, env, args).assert().code(code))
+    }
+
     /// Requests the sandbox has answered so far.
     pub fn requests(&self) -> u64 {
         self.sandbox.request_count()
