@@ -51,6 +51,20 @@ fn spawn(extra: &[&str]) -> (SandboxProcess, Vec<String>) {
     (SandboxProcess { child, url }, lines)
 }
 
+/// Sends with the sandbox token.
+async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("the sandbox answers")
+}
+
+/// Sends with the sandbox token and reads the JSON answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    send(request).await.json().await.expect("a JSON answer")
+}
+
 #[tokio::test]
 async fn the_sandbox_command_serves_the_documented_endpoints() {
     let (mut process, lines) = spawn(&["--token", TOKEN, "-vv"]);
@@ -71,15 +85,7 @@ async fn the_sandbox_command_serves_the_documented_endpoints() {
         .unwrap();
     assert_eq!(health.text().await.unwrap(), "OK");
 
-    let projects: Value = http
-        .get(format!("{api}/"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let projects: Value = json_of(http.get(format!("{api}/"))).await;
     assert_eq!(
         projects,
         json!({"status": "SUCCESS", "resultList": [{"name": "Payments", "description": null}], "resultCount": 1})
@@ -87,68 +93,35 @@ async fn the_sandbox_command_serves_the_documented_endpoints() {
 
     let body = json!({"type": "email", "name": "alerts", "host": "smtp.example.com", "port": 587,
                       "auth": true, "username": "u", "password": "canary-binary-pw"});
-    let created: Value = http
-        .post(format!("{api}/Payments/connections/alerts/"))
-        .bearer_auth(TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: Value = json_of(
+        http.post(format!("{api}/Payments/connections/alerts/"))
+            .json(&body),
+    )
+    .await;
     assert_eq!(created["success"], true);
     assert_eq!(
         created["deploymentResult"]["deploymentResults"][0]["environmentName"],
         "dev"
     );
 
-    let listed: Value = http
-        .get(format!("{api}/Payments/connections/?type=email"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = json_of(http.get(format!("{api}/Payments/connections/?type=email"))).await;
     assert_eq!(listed["resultCount"], 1);
     assert_eq!(listed["resultList"][0]["password"], Value::Null);
 
     let mut renamed = body.clone();
     renamed["name"] = json!("alerts-smtp");
-    let put = http
-        .put(format!("{api}/Payments/connections/alerts/"))
-        .bearer_auth(TOKEN)
-        .json(&renamed)
-        .send()
-        .await
-        .unwrap();
+    let put = send(
+        http.put(format!("{api}/Payments/connections/alerts/"))
+            .json(&renamed),
+    )
+    .await;
     assert_eq!(put.status(), 200);
-    let got: Value = http
-        .get(format!("{api}/Payments/connections/alerts-smtp/"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = json_of(http.get(format!("{api}/Payments/connections/alerts-smtp/"))).await;
     assert_eq!(got["resultList"][0]["password"], "canary-binary-pw");
 
-    let deleted = http
-        .delete(format!("{api}/Payments/connections/alerts-smtp/"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let deleted = send(http.delete(format!("{api}/Payments/connections/alerts-smtp/"))).await;
     assert_eq!(deleted.status(), 200);
-    let gone = http
-        .get(format!("{api}/Payments/connections/alerts-smtp/"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let gone = send(http.get(format!("{api}/Payments/connections/alerts-smtp/"))).await;
     assert_eq!(gone.status(), 404);
 
     process.child.kill().unwrap();
