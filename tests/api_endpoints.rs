@@ -345,4 +345,14 @@ async fn server_url_forms_and_transport_rules() {
             .contains("cannot read --ca-cert /nonexistent/ca.pem"),
         "{err}"
     );
+
+    let not_pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(not_pem.path(), "not a certificate").unwrap();
+    let mut garbage = client_config(&sandbox);
+    garbage.ca_cert = Some(not_pem.path().to_path_buf());
+    let err = Client::connect(garbage).await.unwrap_err();
+    assert!(
+        err.to_string().contains("holds no PEM certificate"),
+        "{err}"
+    );
 }
