@@ -9,6 +9,11 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 use common::connect;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Whether the rate-limited route has answered 429 already.
+static RATE_LIMITED_ONCE: AtomicBool = AtomicBool::new(false);
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -37,6 +42,19 @@ async fn odd_server() -> Client {
         )
         .route(&format!("{connections}/broken/"), get(|| async { "{not json" }))
         .route(
+            "/apiops/projects/Busy/connections/",
+            get(|| async {
+                if RATE_LIMITED_ONCE.swap(true, Ordering::SeqCst) {
+                    (StatusCode::OK, r#"{"success":true,"resultList":[]}"#)
+                } else {
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        r#"{"error":"rate_limit_exceeded","error_description":"Slow down","retry_after":1}"#,
+                    )
+                }
+            }),
+        )
+        .route(
             &format!("{connections}/typeless/"),
             get(|| async { r#"{"success":true,"resultList":[{"name":"x"}],"resultCount":1}"# }),
         )
@@ -62,7 +80,7 @@ async fn odd_server() -> Client {
         auth: Auth::Token(SecretString::from("t")),
         parallelism: 2,
         timeout: std::time::Duration::from_secs(5),
-        retries: 0,
+        retries: 1,
         ca_cert: None,
         insecure_skip_tls_verify: false,
         allow_insecure_http: false,
@@ -127,4 +145,19 @@ async fn broken_answers_are_clear_errors() {
     let conflict = client.delete_connection("P", "legacy").await.unwrap_err();
     assert!(conflict.is_already_exists());
     assert!(!conflict.is_retryable());
+}
+
+#[tokio::test]
+async fn a_body_retry_after_without_header_is_honoured() {
+    let client = odd_server().await;
+    let started = Instant::now();
+    assert!(
+        client
+            .list_connections("Busy", "email")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(client.stats().rate_limited(), 1);
 }

@@ -562,7 +562,7 @@ impl Inner {
                 return (Err(error), attempt);
             }
             let wait = advertised.unwrap_or_else(|| self.backoff.delay(attempt));
-            tracing::warn!(
+            tracing::debug!(
                 method = %request.method,
                 path = %request.path,
                 "{}; retry {attempt}/{} in {}",
