@@ -22,6 +22,23 @@ async fn healthcheck_and_projects() {
         .await
         .unwrap();
     assert_eq!(text, "OK");
+
+    let hello = format!("{}/apiops/test/hello/World", sandbox.url);
+    let greeting = raw_http()
+        .get(&hello)
+        .bearer_auth(&sandbox.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(greeting.text().await.unwrap(), "Hello World");
+    let anonymous = raw_http().get(&hello).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let unknown = raw_http()
+        .get(format!("{}/apiops/nothing/", sandbox.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
 }
 
 #[tokio::test]
