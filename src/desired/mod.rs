@@ -356,3 +356,91 @@ fn agree<T: Clone + PartialEq + std::fmt::Debug>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn load_text(
+        files: &[(&str, &str)],
+        allow_literal_secrets: bool,
+    ) -> Result<Loaded, Vec<Diagnostic>> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        load(&LoadOptions {
+            paths: vec![dir.path().display().to_string()],
+            allow_literal_secrets,
+        })
+    }
+
+    #[test]
+    fn documents_merge_into_projects_with_their_settings() {
+        let a = "project: P\nprune: true\nignore: [tmp-*]\nignoreFields: [/description]\nconnections:\n  - type: email\n    name: mail\n    host: h\n    port: ${env:PORT}\n    password: ${env:PW}\n    renamedFrom: old-mail\n    ignoreFields: [/port]\n";
+        let b = "project: P\nallowEmpty: true\nconnections:\n  - {type: graylog, name: g, hostname: h, port: 12201}\n---\nproject: Q\n";
+        let loaded = load_text(&[("a.yaml", a), ("b.yml", b)], false).unwrap();
+        assert_eq!(loaded.files.len(), 2);
+        let p = &loaded.state.projects["P"];
+        assert!(p.prune && p.allow_empty);
+        assert_eq!(p.ignore, ["tmp-*"]);
+        assert_eq!(p.sources.len(), 2);
+        let mail = &p.connections[0];
+        assert_eq!(mail.template.kind, "email");
+        assert_eq!(mail.template.fields["port"], "${env:PORT}");
+        assert_eq!(mail.template.fields["password"], "${env:PW}");
+        assert!(!mail.template.fields.contains_key("renamedFrom"));
+        assert_eq!(mail.renamed_from.as_deref(), Some("old-mail"));
+        assert_eq!(mail.ignore_fields, ["/port", "/description"]);
+        assert_eq!((mail.source.line, mail.source.column), (6, 5));
+        assert_eq!(p.connections[1].template.fields["port"], 12201);
+        assert!(loaded.state.projects["Q"].connections.is_empty());
+        assert_eq!(loaded.state.connection_count(), 2);
+        assert_eq!(loaded.state.variables(), ["PORT", "PW"]);
+    }
+
+    #[test]
+    fn scalars_for_string_fields_become_strings_and_null_means_absent() {
+        let text = "project: P\nconnections:\n  - type: snmp\n    name: s\n    connectionString: udp:h/162\n    securityOrCommunityName: 12345\n    pduOidForMessage: 1.3\n    securityLevel: null\n";
+        let loaded = load_text(&[("s.yaml", text)], false).unwrap();
+        let fields = &loaded.state.projects["P"].connections[0].template.fields;
+        assert_eq!(fields["securityOrCommunityName"], "12345");
+        assert_eq!(fields["pduOidForMessage"], "1.3");
+        assert!(!fields.contains_key("securityLevel"));
+    }
+
+    #[test]
+    fn allowed_literal_secrets_live_in_secrets() {
+        let text =
+            "project: P\nconnections:\n  - {type: email, name: m, host: h, password: canary-pw}\n";
+        let loaded = load_text(&[("m.yaml", text)], true).unwrap();
+        assert_eq!(loaded.warnings.len(), 1);
+        let template = &loaded.state.projects["P"].connections[0].template;
+        assert_eq!(template.fields["password"], serde_json::Value::Null);
+        assert_eq!(
+            template.secrets.get("/password").unwrap().expose_secret(),
+            "canary-pw"
+        );
+        assert!(!format!("{:?}", loaded.state).contains("canary-pw"));
+    }
+
+    #[test]
+    fn errors_of_all_files_are_sorted() {
+        let bad = "project: P\nconnections:\n  - {type: email, name: m}\n";
+        let errors = load_text(&[("b.yaml", bad), ("a.yaml", "project: 1\n")], false).unwrap_err();
+        let files: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                e.file
+                    .as_ref()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(files, ["a.yaml", "b.yaml"]);
+    }
+}
