@@ -293,3 +293,28 @@ fn references_embedded_escaped_and_typed_are_valid() {
     let output = validate(&["-f", &file]);
     assert!(output.status.success(), "{}", text(&output.stdout));
 }
+
+#[test]
+fn check_env_rejects_variables_that_do_not_fit_the_field_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "typed.yaml",
+        "project: P\nconnections:\n  - type: database\n    name: db\n    dbType: POSTGRES\n    jdbcUrl: jdbc:postgresql://h/app\n    useCredentials: ${env:DB_USE_CREDENTIALS}\n    maxPoolSize: ${env:DB_POOL}\n",
+    );
+    let output = Command::cargo_bin("apinizer-gitops")
+        .unwrap()
+        .env("DB_POOL", "canary-not-a-number")
+        .env("DB_USE_CREDENTIALS", "false")
+        .args(["validate", "--check-env", "-f", &file])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("`maxPoolSize` takes ${env:DB_POOL}, whose value is not an integer"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("canary-not-a-number"));
+    assert_eq!(stdout.matches("error:").count(), 1, "{stdout}");
+}
