@@ -266,7 +266,7 @@ fn allow_literal_secrets_turns_them_into_warnings_on_stderr() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("`headerList[0].value` looks like a credential"),
+        stderr.contains("`headerList[0].value` (`Authorization`) looks like a credential"),
         "{stderr}"
     );
     assert!(!stderr.contains(CANARY) && !stdout.contains(CANARY));
