@@ -83,7 +83,7 @@ pub(super) fn check_document(
     })
 }
 
-const STRAY_HINT: &str = "every YAML file under the -f paths must be a desired-state file \
+const STRAY_HINT: &str = "Every YAML file under the -f paths must be a desired-state file \
      (`project:` and `connections:`); move other YAML files elsewhere";
 
 fn report_top_level_keys(entries: &[(Node, Node)], scope: &Scope, out: &mut Vec<Diagnostic>) {
