@@ -160,6 +160,9 @@ fn paths_that_match_nothing_are_errors() {
     let output = validate(&["-f", "examples/**/*.json"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stdout).contains("error: `examples/**/*.json` matches no YAML file"));
+    let output = validate(&["-f", "examples/[oops"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stdout).contains("error: invalid glob `examples/[oops`"));
     let output = validate(&["-f", "examples/connections/payments/*.yaml"]);
     assert!(output.status.success());
     assert!(text(&output.stdout).contains("Valid: 8 connections in 1 project (2 files)."));

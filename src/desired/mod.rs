@@ -15,8 +15,9 @@ pub mod yaml;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::diag::{self, Diagnostic};
+use crate::diag::{self, Diagnostic, did_you_mean};
 use crate::model::Connection;
+use crate::model::pointer_tokens;
 use crate::refs::references_in_connection;
 use document::{ParsedDocument, Setting};
 use yaml::{Location, Node};
@@ -167,19 +168,38 @@ impl Scope {
     }
 }
 
-/// `ignoreFields`: a list of JSON Pointers (`/port`, `/propertiesMap/acks/value`).
-fn check_pointer_list(node: &Node, scope: &Scope, out: &mut Vec<Diagnostic>) -> Vec<String> {
+/// `ignoreFields`: a list of JSON Pointers (`/port`, `/propertiesMap/acks/value`) whose
+/// first token is one of `known_fields`.
+fn check_pointer_list(
+    node: &Node,
+    known_fields: &[&str],
+    scope: &Scope,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<String> {
     let mut pointers = Vec::new();
     for (pointer, location) in document::string_list(node, "ignoreFields", scope, out) {
-        if pointer.starts_with('/') {
-            pointers.push(pointer);
-        } else {
+        if !pointer.starts_with('/') {
             let error = Diagnostic::error(format!(
                 "`ignoreFields` entry `{pointer}` is not a JSON Pointer"
             ))
             .with_hint(format!("write `/{pointer}` (RFC 6901: `/field/sub-field`)"));
             out.push(scope.diagnostic(error, location));
+            continue;
         }
+        let field = pointer_tokens(&pointer)
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        if known_fields.contains(&field.as_str()) {
+            pointers.push(pointer);
+            continue;
+        }
+        let hint = match did_you_mean(&field, known_fields.iter().copied()) {
+            Some(s) => format!("did you mean `/{s}`?"),
+            None => "name a field of the connection type".to_string(),
+        };
+        let message = format!("`ignoreFields` entry `{pointer}` names no known field");
+        out.push(scope.diagnostic(Diagnostic::error(message).with_hint(hint), location));
     }
     pointers
 }
