@@ -321,3 +321,55 @@ fn check_env_rejects_variables_that_do_not_fit_the_field_type() {
     assert!(!stdout.contains("canary-not-a-number"));
     assert_eq!(stdout.matches("error:").count(), 1, "{stdout}");
 }
+
+/// Variables named in a file's header comment (`#   NAME   what it is`).
+fn documented_variables(file: &Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .filter_map(|l| {
+            l.strip_prefix("#   ")?
+                .split_whitespace()
+                .next()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[test]
+fn examples_document_their_variables_and_resolve() {
+    use apinizer_gitops::desired::{LoadOptions, load};
+    use apinizer_gitops::refs::{MapEnv, references_in_connection, resolve_connection};
+
+    let folder = repo().join("examples/connections");
+    let loaded = load(&LoadOptions {
+        paths: vec![folder.display().to_string()],
+        allow_literal_secrets: false,
+    })
+    .unwrap();
+    let mut documented: Vec<String> = common::yaml_files(&folder)
+        .iter()
+        .flat_map(|f| documented_variables(f))
+        .collect();
+    let mut used = loaded.state.variables();
+    documented.sort();
+    used.sort();
+    assert_eq!(documented, used);
+
+    let env = MapEnv(
+        used.iter()
+            .map(|n| (n.clone(), format!("value-of-{n}")))
+            .collect(),
+    );
+    for project in loaded.state.projects.values() {
+        for connection in &project.connections {
+            let resolved = resolve_connection(&connection.template, &env).unwrap();
+            assert!(references_in_connection(&resolved).is_empty());
+            let debug = format!("{resolved:?}");
+            for secret in ["PASSWORD", "PASSPHRASE", "TOKEN", "JAAS"] {
+                assert!(!debug.contains(&format!("_{secret}")), "{debug}");
+            }
+        }
+    }
+}
