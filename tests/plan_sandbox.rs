@@ -8,6 +8,7 @@ mod plan_support;
 use std::collections::BTreeMap;
 
 use apinizer_gitops::model::Connection;
+use apinizer_gitops::plan::fingerprint;
 use plan_support::{Server, canary_env, examples, files, output, resolved, serve};
 use serde_json::{Value, json};
 
@@ -471,4 +472,25 @@ fn ignore_fields_leave_server_side_differences_alone() {
         .collect();
     assert!(!names.contains(&"changed-mail"), "{names:?}");
     assert_eq!(plan["summary"]["unchanged"], 2);
+}
+
+#[test]
+fn a_fingerprint_is_the_same_from_a_list_and_from_a_single_get() {
+    let (_, server) = examples_server();
+    for (project, kind, name) in [
+        ("Payments", "email", "alerts-smtp"),
+        ("Payments", "webhook", "fraud-alerts"),
+        ("Payments", "kafka", "payment-events"),
+        ("Observability", "elasticsearch", "traffic-logs"),
+    ] {
+        let listed = server
+            .with_client(async |client| client.list_connections(project, kind).await.unwrap());
+        let listed = listed.into_iter().find(|c| c.name == name).unwrap();
+        let single = server.get(project, name);
+        assert_eq!(
+            fingerprint(&listed),
+            fingerprint(&single),
+            "{project}/{kind}/{name}"
+        );
+    }
 }
