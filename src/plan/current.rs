@@ -6,7 +6,7 @@ use futures::future::try_join_all;
 
 use super::PlanError;
 use super::diff::{CurrentState, SelectedProject, find_current};
-use super::normalise::unknown_pointers;
+use super::normalise::compare_view;
 use super::selection::Selection;
 use crate::api::{ApiError, Client};
 use crate::catalog::type_names;
@@ -65,7 +65,12 @@ async fn fetch_hidden_values(
             };
             let current = &currents[i];
             let same_kind = current.kind == selected.resolved.kind;
-            if same_kind && !unknown_pointers(&selected.resolved, current).is_empty() {
+            let ignore = &selected.desired.ignore_fields;
+            if same_kind
+                && !compare_view(&selected.resolved, current, ignore)
+                    .unknown
+                    .is_empty()
+            {
                 wanted.push((project.name.clone(), i));
             }
         }

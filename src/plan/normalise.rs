@@ -41,7 +41,10 @@ pub(crate) fn compare_view(
     let (desired_fields, current_fields) = with_secret_markers(desired, current);
     let mut d = normalise(&desired.kind, &desired_fields);
     let mut c = normalise(&current.kind, &current_fields);
-    let unknown = write_only_pointers(desired, &d, &c);
+    let unknown: Vec<String> = write_only_pointers(desired, &d, &c)
+        .into_iter()
+        .filter(|p| !is_within_any(p, ignore))
+        .collect();
     for pointer in &unknown {
         if let Some(slot) = pointer_mut(&mut d, pointer) {
             *slot = Value::Null;
@@ -59,16 +62,19 @@ pub(crate) fn compare_view(
     }
 }
 
+/// Whether a pointer is one of `roots` or lies inside one.
+fn is_within_any(pointer: &str, roots: &[String]) -> bool {
+    roots.iter().any(|root| {
+        pointer == root
+            || pointer
+                .strip_prefix(root.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
 /// Pointers a desired connection sets but whose current value is unknown: fields the
 /// server may mask (secrets, `masked_in_get`, keystore names answered as IDs) and
 /// sensitive entries, when the current side holds null there.
-pub(crate) fn unknown_pointers(desired: &Connection, current: &Connection) -> Vec<String> {
-    let (desired_fields, current_fields) = with_secret_markers(desired, current);
-    let d = normalise(&desired.kind, &desired_fields);
-    let c = normalise(&current.kind, &current_fields);
-    write_only_pointers(desired, &d, &c)
-}
-
 fn write_only_pointers(desired: &Connection, d: &Body, c: &Body) -> Vec<String> {
     let mut candidates: Vec<String> = catalog()
         .all_fields(&desired.kind)
@@ -399,6 +405,16 @@ mod tests {
         );
         assert_ne!(view.desired, view.current);
         assert!(!format!("{view:?}").contains("canary"));
+    }
+
+    #[test]
+    fn ignored_write_only_fields_are_not_noted() {
+        let desired = conn("database", json!({"jdbcUrl": "j", "password": "pw"}));
+        let current = conn("database", json!({"jdbcUrl": "j"}));
+        let view = compare_view(&desired, &current, &["/password".to_string()]);
+        assert!(view.unknown.is_empty());
+        assert!(is_within_any("/a/b", &["/a".to_string()]));
+        assert!(!is_within_any("/ab", &["/a".to_string()]));
     }
 
     #[test]
