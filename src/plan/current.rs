@@ -5,7 +5,7 @@
 use futures::future::try_join_all;
 
 use super::PlanError;
-use super::diff::{CurrentState, SelectedProject, find_current};
+use super::diff::{CurrentState, SelectedProject, match_connections};
 use super::normalise::compare_view;
 use super::selection::Selection;
 use crate::api::{ApiError, Client};
@@ -59,8 +59,9 @@ async fn fetch_hidden_values(
         let Some(currents) = state.get(&project.name) else {
             continue;
         };
-        for selected in &project.connections {
-            let Some((i, _)) = find_current(&selected.desired, currents) else {
+        let matches = match_connections(&project.connections, currents);
+        for (selected, found) in project.connections.iter().zip(matches) {
+            let Some((i, _)) = found else {
                 continue;
             };
             let current = &currents[i];

@@ -48,21 +48,35 @@ pub(crate) enum Match {
     RenamedFrom,
 }
 
-/// The current connection a desired one corresponds to, by index into `current`.
-pub(crate) fn find_current(
-    desired: &DesiredConnection,
+/// The current connection each desired one corresponds to, by index into `current`.
+/// Names win over `renamedFrom`: a rename only claims an old name no desired connection
+/// holds, and each current connection is claimed once.
+pub(crate) fn match_connections(
+    desired: &[SelectedConnection],
     current: &[Connection],
-) -> Option<(usize, Match)> {
-    let by_name = |name: &str| {
-        current
-            .iter()
-            .position(|c| c.name.eq_ignore_ascii_case(name))
+) -> Vec<Option<(usize, Match)>> {
+    let position = |name: &str, taken: &[bool]| {
+        (0..current.len()).find(|&i| !taken[i] && current[i].name.eq_ignore_ascii_case(name))
     };
-    if let Some(i) = by_name(&desired.template.name) {
-        return Some((i, Match::Name));
+    let mut taken = vec![false; current.len()];
+    let mut matches: Vec<Option<(usize, Match)>> = desired
+        .iter()
+        .map(|d| {
+            let i = position(&d.desired.template.name, &taken)?;
+            taken[i] = true;
+            Some((i, Match::Name))
+        })
+        .collect();
+    for (d, slot) in desired.iter().zip(matches.iter_mut()) {
+        let Some(old) = d.desired.renamed_from.as_deref().filter(|_| slot.is_none()) else {
+            continue;
+        };
+        if let Some(i) = position(old, &taken) {
+            taken[i] = true;
+            *slot = Some((i, Match::RenamedFrom));
+        }
     }
-    let old = desired.renamed_from.as_deref()?;
-    by_name(old).map(|i| (i, Match::RenamedFrom))
+    matches
 }
 
 /// Plans every selected project against the current state.
@@ -103,8 +117,9 @@ fn diff_project(
     plan: &mut Plan,
 ) -> Result<(), PlanError> {
     let mut matched = vec![false; currents.len()];
-    for selected in &project.connections {
-        match find_current(&selected.desired, currents) {
+    let matches = match_connections(&project.connections, currents);
+    for (selected, found) in project.connections.iter().zip(matches) {
+        match found {
             None => plan.changes.push(create(&project.name, selected)),
             Some((i, how)) => {
                 matched[i] = true;
@@ -432,6 +447,21 @@ mod tests {
         assert_eq!(plan.unmanaged[0].name, "legacy-1");
         assert_eq!(plan.unchanged, 1);
         assert_eq!(plan.notes.len(), 1);
+    }
+
+    #[test]
+    fn a_name_wins_over_another_connections_renamed_from() {
+        let mut renamed = wanted("email", "a", json!({"host": "h"}));
+        renamed.desired.renamed_from = Some("x".into());
+        let plan = plan_of(
+            project(
+                false,
+                vec![renamed, wanted("email", "x", json!({"host": "h"}))],
+            ),
+            vec![conn("email", "x", json!({"host": "h"}))],
+        );
+        assert_eq!(actions(&plan), vec![(Action::Create, "a")]);
+        assert_eq!(plan.unchanged, 1);
     }
 
     #[test]
