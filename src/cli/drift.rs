@@ -7,7 +7,8 @@ use crate::render::Wording;
 
 /// Runs `drift`.
 pub fn run(args: DriftArgs, log: &LogArgs) -> u8 {
-    let Some(computed) = compute_from_flags(&args.files, &args.selection, &args.server) else {
+    let Some((_runtime, computed)) = compute_from_flags(&args.files, &args.selection, &args.server)
+    else {
         return EXIT_ERROR;
     };
     print_report(&computed.plan, args.format, Wording::Drift, log);

@@ -4,6 +4,8 @@
 
 use std::io::IsTerminal;
 
+use tokio::runtime::Runtime;
+
 use super::{
     EXIT_CHANGES, EXIT_ERROR, FileArgs, LogArgs, OutputFormat, PlanArgs, SelectionArgs, ServerArgs,
 };
@@ -15,7 +17,8 @@ use crate::render::{self, Wording};
 
 /// Runs `plan`.
 pub fn run(args: PlanArgs, log: &LogArgs) -> u8 {
-    let Some(computed) = compute_from_flags(&args.files, &args.selection, &args.server) else {
+    let Some((_runtime, computed)) = compute_from_flags(&args.files, &args.selection, &args.server)
+    else {
         return EXIT_ERROR;
     };
     if let Some(path) = &args.out {
@@ -35,21 +38,23 @@ pub fn run(args: PlanArgs, log: &LogArgs) -> u8 {
 }
 
 /// Loads, connects, reads and diffs as the flags say; reports any error on stderr.
+/// Returns the runtime with the plan: the computed client keeps working on it (apply).
 pub fn compute_from_flags(
     files: &FileArgs,
     selection: &SelectionArgs,
     server: &ServerArgs,
-) -> Option<Computed> {
+) -> Option<(Runtime, Computed)> {
     let result = request(files, selection, server).and_then(|request| {
-        let runtime = tokio::runtime::Runtime::new().map_err(|e| PlanError::Input {
+        let runtime = Runtime::new().map_err(|e| PlanError::Input {
             message: format!("cannot start the async runtime: {e}"),
         })?;
-        runtime.block_on(crate::plan::compute(request))
+        let computed = runtime.block_on(crate::plan::compute(request))?;
+        Ok((runtime, computed))
     });
     match result {
-        Ok(computed) => {
+        Ok((runtime, computed)) => {
             print_diagnostics(&computed.warnings);
-            Some(computed)
+            Some((runtime, computed))
         }
         Err(error) => {
             report_error(&error);
