@@ -1,0 +1,113 @@
+//! Figures against the in-process sandbox with a fixed latency per request: `plan` at
+//! several parallelisms, side by side, each next to the floor latency x requests /
+//! parallelism.
+
+use std::time::Duration;
+
+use apinizer_gitops::api::{Auth, ClientConfig};
+use apinizer_gitops::model::Connection;
+use apinizer_gitops::plan::{self, Plan, PlanRequest, Selection};
+use apinizer_gitops::sandbox::{RunningSandbox, SandboxConfig, start};
+use secrecy::SecretString;
+use tokio::runtime::Runtime;
+
+use crate::table::{Bound, Row, median, print_row};
+use crate::workload::Workload;
+
+/// Latency the sandbox adds to every response.
+pub const LATENCY: Duration = Duration::from_millis(10);
+
+/// The parallelisms compared, with how many runs each gets (parallelism 1 is the slow
+/// one: a single run keeps the whole bench short).
+const PLAN_RUNS: [(usize, usize); 3] = [(1, 1), (8, 3), (32, 3)];
+
+const TOKEN: &str = "bench-token";
+
+/// A sandbox on a runtime of its own, as a separate server process would be.
+struct Server {
+    sandbox: RunningSandbox,
+    _runtime: Runtime,
+}
+
+impl Server {
+    fn start(seed: Vec<(String, Connection)>, projects: Vec<String>) -> Server {
+        let runtime = Runtime::new().expect("sandbox runtime");
+        let config = SandboxConfig {
+            listen: "127.0.0.1:0".into(),
+            token: Some(TOKEN.into()),
+            projects,
+            seed,
+            latency: Some(LATENCY),
+            ..SandboxConfig::default()
+        };
+        let sandbox = runtime.block_on(start(config)).expect("sandbox starts");
+        Server {
+            sandbox,
+            _runtime: runtime,
+        }
+    }
+
+    fn requests(&self) -> u64 {
+        self.sandbox.request_count()
+    }
+
+    /// What the CLI builds from `--server`, `APINIZER_TOKEN` and `--parallelism`.
+    fn client_config(&self, parallelism: usize) -> ClientConfig {
+        ClientConfig {
+            server: self.sandbox.url.clone(),
+            auth: Auth::Token(SecretString::from(TOKEN)),
+            parallelism,
+            timeout: Duration::from_secs(30),
+            retries: 0,
+            ca_cert: None,
+            insecure_skip_tls_verify: false,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+/// `plan` of the whole workload against a sandbox already in sync, at each parallelism.
+pub fn plan(workload: &Workload) {
+    let server = Server::start(workload.seed(), workload.project_names());
+    let runtime = Runtime::new().expect("client runtime");
+    let mut serial = None;
+    for (parallelism, runs) in PLAN_RUNS {
+        let (time, requests) = median(runs, || plan_once(&server, &runtime, workload, parallelism));
+        let serial_time = *serial.get_or_insert(time);
+        let floor = LATENCY * u32::try_from(requests).expect("few requests") / parallelism as u32;
+        print_row(&Row {
+            figure: format!("plan --parallelism {parallelism}"),
+            measured: time,
+            bound: Bound::Floor(floor),
+            detail: format!(
+                "{requests} requests, speedup {:.1}x over parallelism 1, median of {runs}",
+                serial_time.as_secs_f64() / time.as_secs_f64()
+            ),
+        });
+    }
+}
+
+/// One `plan` as the CLI computes it (load, resolve, connect, read, diff); the requests
+/// it made.
+fn plan_once(server: &Server, runtime: &Runtime, workload: &Workload, parallelism: usize) -> u64 {
+    let request = PlanRequest {
+        load: workload.load_options(),
+        selection: Selection::default(),
+        client: server.client_config(parallelism),
+        env: &workload.env,
+    };
+    let before = server.requests();
+    let computed = runtime
+        .block_on(plan::compute(request))
+        .unwrap_or_else(|e| panic!("plan failed: {e}"));
+    assert_in_sync(&computed.plan);
+    server.requests() - before
+}
+
+fn assert_in_sync(plan: &Plan) {
+    assert!(
+        !plan.has_changes(),
+        "the seeded sandbox should match the files: {} changes",
+        plan.changes.len()
+    );
+}

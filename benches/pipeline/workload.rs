@@ -1,0 +1,178 @@
+//! The generated workload: N connections cycling through the 14 types, written as
+//! desired-state YAML over several files and projects. Every body is cloned from the
+//! shipped examples (one connection of each type), so the loader accepts it and the
+//! catalog stays the only place that knows a type's fields.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use apinizer_gitops::desired::{API_VERSION, LoadOptions, Loaded, load};
+use apinizer_gitops::model::Connection;
+use apinizer_gitops::plan::{SelectedProject, Selection, select};
+use apinizer_gitops::refs::MapEnv;
+use apinizer_gitops::render::yaml::to_yaml;
+use serde_json::{Map, Value, json};
+use tempfile::TempDir;
+
+/// How big a workload is.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// Connections in all.
+    pub connections: usize,
+    /// YAML files they are spread over.
+    pub files: usize,
+    /// Projects the files name (file `f` belongs to project `f % projects`).
+    pub projects: usize,
+}
+
+/// Desired-state files on disk and the variables they reference.
+pub struct Workload {
+    /// The shape it was generated with.
+    pub shape: Shape,
+    /// Folder holding the files (removed on drop).
+    dir: TempDir,
+    /// A value for every referenced variable.
+    pub env: MapEnv,
+}
+
+impl Workload {
+    /// Writes the files of `shape` into a fresh temporary folder.
+    pub fn generate(shape: Shape) -> Workload {
+        let examples = examples();
+        let dir = tempfile::tempdir().expect("temporary folder");
+        for (file, document) in documents(shape, &examples.prototypes).iter().enumerate() {
+            let path = dir.path().join(format!("connections-{file:02}.yaml"));
+            std::fs::write(path, to_yaml(document)).expect("workload file written");
+        }
+        Workload {
+            shape,
+            dir,
+            env: examples.env,
+        }
+    }
+
+    /// What `-f <folder>` means to the loader.
+    pub fn load_options(&self) -> LoadOptions {
+        options(self.dir.path())
+    }
+
+    /// Every project of the files with its connections resolved, as `plan` selects them.
+    pub fn selected(&self) -> Vec<SelectedProject> {
+        let loaded = load_valid(&self.load_options());
+        select(&loaded.state, &Selection::default(), &self.env).expect("variables all set")
+    }
+
+    /// The resolved connections by project, as a sandbox seed (the server in sync).
+    pub fn seed(&self) -> Vec<(String, Connection)> {
+        self.selected()
+            .into_iter()
+            .flat_map(|p| {
+                let project = p.name;
+                p.connections
+                    .into_iter()
+                    .map(move |c| (project.clone(), c.resolved))
+            })
+            .collect()
+    }
+
+    /// The project names the files use.
+    pub fn project_names(&self) -> Vec<String> {
+        (0..self.shape.projects).map(project_name).collect()
+    }
+}
+
+/// One example body of each type and a value for every variable the examples use.
+struct Examples {
+    prototypes: Vec<Map<String, Value>>,
+    env: MapEnv,
+}
+
+fn examples() -> Examples {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/connections");
+    let loaded = load_valid(&options(&folder));
+    let prototypes = loaded
+        .state
+        .projects
+        .values()
+        .flat_map(|p| &p.connections)
+        .map(|c| body(&c.template))
+        .collect();
+    let env = loaded
+        .state
+        .variables()
+        .into_iter()
+        .map(|name| {
+            let value = format!("bench-{}", name.to_lowercase());
+            (name, value)
+        })
+        .collect::<BTreeMap<_, _>>();
+    Examples {
+        prototypes,
+        env: MapEnv(env),
+    }
+}
+
+/// A template as a YAML connection entry: `type` and `name` first, then its fields.
+/// `expose_body` puts back what the loader set aside as sensitive: in the shipped
+/// examples that is only reference text (`Bearer ${env:...}`), never a value.
+fn body(template: &Connection) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("type".into(), json!(template.kind));
+    body.insert("name".into(), json!(template.name));
+    body.extend(template.expose_body());
+    body
+}
+
+/// The documents of the workload, one per file. Connection `i` goes to file
+/// `i % files`, with the body of prototype `i % 14` and a name of its own.
+fn documents(shape: Shape, prototypes: &[Map<String, Value>]) -> Vec<Value> {
+    let mut connections = vec![Vec::new(); shape.files];
+    for i in 0..shape.connections {
+        let mut entry = prototypes[i % prototypes.len()].clone();
+        let kind = entry["type"]
+            .as_str()
+            .expect("type is a string")
+            .to_string();
+        entry.insert("name".into(), json!(format!("{kind}-{i:05}")));
+        connections[i % shape.files].push(Value::Object(entry));
+    }
+    connections
+        .into_iter()
+        .enumerate()
+        .map(|(file, connections)| {
+            json!({
+                "apiVersion": API_VERSION,
+                "project": project_name(file % shape.projects),
+                "prune": true,
+                "connections": connections,
+            })
+        })
+        .collect()
+}
+
+fn project_name(index: usize) -> String {
+    format!("bench-{index}")
+}
+
+/// Loads files that must be valid; otherwise stops with the first diagnostics.
+pub fn load_valid(options: &LoadOptions) -> Loaded {
+    load(options).unwrap_or_else(|diagnostics| {
+        let first: Vec<String> = diagnostics
+            .iter()
+            .take(3)
+            .map(|d| d.render_text())
+            .collect();
+        panic!(
+            "{} diagnostics loading the workload, first: {}",
+            diagnostics.len(),
+            first.join("\n")
+        )
+    })
+}
+
+fn options(folder: &Path) -> LoadOptions {
+    LoadOptions {
+        paths: vec![folder.display().to_string()],
+        allow_literal_secrets: false,
+    }
+}
