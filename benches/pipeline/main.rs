@@ -2,6 +2,9 @@
 //! 14 types in 20 files over 4 projects), runs each step through the same library
 //! functions the CLI calls, and prints one table: each figure, its bound and the ratio
 //! figure / bound. Speed is measured here, never asserted in tests.
+//!
+//! `cargo bench --bench pipeline -- plan` runs only the sections whose name contains one
+//! of the words given (`validate`, `diff`, `plan`).
 
 mod network;
 mod offline;
@@ -17,6 +20,9 @@ const SHAPE: Shape = Shape {
     projects: 4,
 };
 
+/// How many times the connections the scaling figure diffs (all in one project).
+const SCALE: usize = 4;
+
 fn main() {
     let workload = Workload::generate(SHAPE);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -28,8 +34,35 @@ fn main() {
         SHAPE.projects,
         network::LATENCY.as_millis()
     ));
-    offline::validate(&workload);
-    offline::diff_and_render(&workload);
-    network::plan(&workload);
+    let wanted = Filter::from_args();
+    if wanted.runs("validate") {
+        offline::validate(&workload);
+    }
+    if wanted.runs("diff") {
+        let diff_time = offline::diff_and_render(&workload);
+        offline::diff_scaling(&workload, diff_time, SCALE);
+    }
+    if wanted.runs("plan") {
+        network::plan(&workload);
+    }
     table::print_legend();
+}
+
+/// The section names given on the command line (flags such as cargo's `--bench` aside);
+/// none means every section.
+struct Filter(Vec<String>);
+
+impl Filter {
+    fn from_args() -> Filter {
+        Filter(
+            std::env::args()
+                .skip(1)
+                .filter(|a| !a.starts_with('-'))
+                .collect(),
+        )
+    }
+
+    fn runs(&self, section: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|word| section.contains(word.as_str()))
+    }
 }

@@ -7,7 +7,7 @@ use apinizer_gitops::render::{self, Wording};
 use serde_json::json;
 
 use crate::table::{Bound, Row, median, per_second, print_row};
-use crate::workload::{Workload, load_valid};
+use crate::workload::{Shape, Workload, load_valid};
 
 /// Runs of each offline figure (the median is printed).
 const RUNS: usize = 5;
@@ -28,7 +28,47 @@ pub fn validate(workload: &Workload) {
 }
 
 /// The diff engine on every connection changed once, then each renderer on that plan.
-pub fn diff_and_render(workload: &Workload) {
+/// Returns the diff's median, the base of the scaling figure.
+pub fn diff_and_render(workload: &Workload) -> Duration {
+    let (time, plan) = timed_diff(workload);
+    print_throughput(
+        format!("diff engine: {} updates", plan.changes.len()),
+        (time, plan.changes.len()),
+        Duration::from_millis(200),
+        &format!("{} per project", per_project(workload)),
+    );
+    render_rows(&plan);
+    time
+}
+
+/// The diff engine on `factor` times the connections, all in one project, next to what
+/// linear growth from `base` (the median of `base_workload`) predicts.
+pub fn diff_scaling(base_workload: &Workload, base: Duration, factor: usize) {
+    let big = Workload::generate(Shape {
+        connections: base_workload.shape.connections * factor,
+        files: base_workload.shape.files,
+        projects: 1,
+    });
+    let (time, plan) = timed_diff(&big);
+    let updates = plan.changes.len();
+    print_row(&Row {
+        figure: format!("diff engine: {updates} updates, 1 project"),
+        measured: time,
+        bound: Bound::Linear(base * u32::try_from(factor).expect("small factor")),
+        detail: format!(
+            "{factor}x the connections, {}x per project, median of {RUNS}",
+            per_project(&big) / per_project(base_workload)
+        ),
+    });
+}
+
+fn per_project(workload: &Workload) -> usize {
+    workload.shape.connections / workload.shape.projects
+}
+
+/// Median time of `diff` over the workload against a server where every connection
+/// differs once; the plan it made (checked: one update per connection).
+fn timed_diff(workload: &Workload) -> (Duration, Plan) {
     let selected = workload.selected();
     let current = changed_once(&selected);
     let selection = Selection::default();
@@ -37,13 +77,7 @@ pub fn diff_and_render(workload: &Workload) {
     });
     let updates = plan.count(Action::Update);
     assert_eq!(updates, workload.shape.connections, "one update each");
-    print_throughput(
-        format!("diff engine: {updates} updates"),
-        (time, updates),
-        Duration::from_millis(200),
-        "no network",
-    );
-    render_rows(&plan);
+    (time, plan)
 }
 
 /// A row of `count` connections handled in `time`, against a budget.

@@ -11,12 +11,15 @@ pub enum Bound {
     /// The least the figure can be (latency x requests / parallelism): a ratio close
     /// to 1 means the tool adds little beyond the server's own latency.
     Floor(Duration),
+    /// What linear growth from a smaller run predicts: a ratio above 1 means the cost
+    /// grows faster than the input.
+    Linear(Duration),
 }
 
 impl Bound {
     fn duration(self) -> Duration {
         match self {
-            Bound::Ceiling(d) | Bound::Floor(d) => d,
+            Bound::Ceiling(d) | Bound::Floor(d) | Bound::Linear(d) => d,
         }
     }
 
@@ -24,6 +27,7 @@ impl Bound {
         match self {
             Bound::Ceiling(d) => format!("<= {}", seconds(d)),
             Bound::Floor(d) => format!(">= {}", seconds(d)),
+            Bound::Linear(d) => format!("~ {}", seconds(d)),
         }
     }
 }
@@ -68,6 +72,7 @@ pub fn print_legend() {
     println!("{}", "-".repeat(100));
     println!("ratio = median / bound. '<=' bound: a budget, ratio < 1 is within it.");
     println!("'>=' bound: latency x requests / parallelism, the floor; ratio near 1 is ideal.");
+    println!("'~' bound: linear growth from the smaller run; ratio above 1 is superlinear.");
 }
 
 /// Runs `work` `runs` times; the median wall time and the last run's result.
