@@ -2,16 +2,16 @@
 //! several parallelisms, side by side, each next to the floor latency x requests /
 //! parallelism.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use apinizer_gitops::api::{Auth, ClientConfig};
 use apinizer_gitops::model::Connection;
-use apinizer_gitops::plan::{self, Plan, PlanRequest, Selection};
+use apinizer_gitops::plan::{self, Computed, Plan, PlanRequest, Selection};
 use apinizer_gitops::sandbox::{RunningSandbox, SandboxConfig, start};
 use secrecy::SecretString;
 use tokio::runtime::Runtime;
 
-use crate::table::{Bound, Row, median, print_row};
+use crate::table::{Bound, Row, median_timed, print_row};
 use crate::workload::Workload;
 
 /// Latency the sandbox adds to every response.
@@ -19,7 +19,7 @@ pub const LATENCY: Duration = Duration::from_millis(10);
 
 /// The parallelisms compared, with how many runs each gets (parallelism 1 is the slow
 /// one: a single run keeps the whole bench short).
-const PLAN_RUNS: [(usize, usize); 3] = [(1, 1), (8, 3), (32, 3)];
+const PLAN_RUNS: &[(usize, usize)] = &[(1, 1), (8, 3), (32, 3)];
 
 const TOKEN: &str = "bench-token";
 
@@ -47,8 +47,11 @@ impl Server {
         }
     }
 
-    fn requests(&self) -> u64 {
-        self.sandbox.request_count()
+    /// Runs `work` and counts the requests the sandbox answered meanwhile.
+    fn counting<T>(&self, work: impl FnOnce() -> T) -> (T, u64) {
+        let before = self.sandbox.request_count();
+        let result = work();
+        (result, self.sandbox.request_count() - before)
     }
 
     /// What the CLI builds from `--server`, `APINIZER_TOKEN` and `--parallelism`.
@@ -70,38 +73,56 @@ impl Server {
 pub fn plan(workload: &Workload) {
     let server = Server::start(workload.seed(), workload.project_names());
     let runtime = Runtime::new().expect("client runtime");
+    compare_parallelism("plan", PLAN_RUNS, |parallelism| {
+        let start = Instant::now();
+        let (computed, requests) =
+            server.counting(|| plan_once(&server, &runtime, workload, parallelism));
+        assert_in_sync(&computed.plan);
+        (start.elapsed(), requests)
+    });
+}
+
+/// One row per parallelism: the median of `once` (its wall time and request count)
+/// against latency x requests / parallelism, and the speedup over the first row.
+fn compare_parallelism(
+    command: &str,
+    parallelisms: &[(usize, usize)],
+    mut once: impl FnMut(usize) -> (Duration, u64),
+) {
     let mut serial = None;
-    for (parallelism, runs) in PLAN_RUNS {
-        let (time, requests) = median(runs, || plan_once(&server, &runtime, workload, parallelism));
+    for &(parallelism, runs) in parallelisms {
+        let (time, requests) = median_timed(runs, || once(parallelism));
         let serial_time = *serial.get_or_insert(time);
         let floor = LATENCY * u32::try_from(requests).expect("few requests") / parallelism as u32;
         print_row(&Row {
-            figure: format!("plan --parallelism {parallelism}"),
+            figure: format!("{command} --parallelism {parallelism}"),
             measured: time,
             bound: Bound::Floor(floor),
             detail: format!(
-                "{requests} requests, speedup {:.1}x over parallelism 1, median of {runs}",
-                serial_time.as_secs_f64() / time.as_secs_f64()
+                "{requests} requests, speedup {:.1}x over parallelism {}, median of {runs}",
+                serial_time.as_secs_f64() / time.as_secs_f64(),
+                parallelisms[0].0
             ),
         });
     }
 }
 
-/// One `plan` as the CLI computes it (load, resolve, connect, read, diff); the requests
-/// it made.
-fn plan_once(server: &Server, runtime: &Runtime, workload: &Workload, parallelism: usize) -> u64 {
+/// One `plan` as the CLI computes it: load, resolve, connect, read, diff.
+fn plan_once(
+    server: &Server,
+    runtime: &Runtime,
+    workload: &Workload,
+    parallelism: usize,
+) -> Computed {
     let request = PlanRequest {
         load: workload.load_options(),
         selection: Selection::default(),
         client: server.client_config(parallelism),
         env: &workload.env,
     };
-    let before = server.requests();
-    let computed = runtime
+    runtime
         .block_on(plan::compute(request))
-        .unwrap_or_else(|e| panic!("plan failed: {e}"));
-    assert_in_sync(&computed.plan);
-    server.requests() - before
+        .unwrap_or_else(|e| panic!("plan failed: {e}"))
 }
 
 fn assert_in_sync(plan: &Plan) {

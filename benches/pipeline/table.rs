@@ -77,13 +77,23 @@ pub fn print_legend() {
 
 /// Runs `work` `runs` times; the median wall time and the last run's result.
 pub fn median<T>(runs: usize, mut work: impl FnMut() -> T) -> (Duration, T) {
+    median_timed(runs, || {
+        let start = Instant::now();
+        let result = work();
+        (start.elapsed(), result)
+    })
+}
+
+/// Runs `work` `runs` times, each timing its own part (setup left out); the median
+/// time and the last run's result.
+pub fn median_timed<T>(runs: usize, mut work: impl FnMut() -> (Duration, T)) -> (Duration, T) {
     assert!(runs > 0, "at least one run");
     let mut times = Vec::with_capacity(runs);
     let mut last = None;
     for _ in 0..runs {
-        let start = Instant::now();
-        last = Some(work());
-        times.push(start.elapsed());
+        let (time, result) = work();
+        times.push(time);
+        last = Some(result);
     }
     times.sort();
     (times[runs / 2], last.expect("ran at least once"))
