@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use apinizer_gitops::api::{Auth, ClientConfig};
+use apinizer_gitops::api::{Auth, Client, ClientConfig};
 use apinizer_gitops::model::Connection;
 use apinizer_gitops::plan::{self, Computed, Plan, PlanRequest, Selection};
 use apinizer_gitops::sandbox::{RunningSandbox, SandboxConfig, start};
@@ -21,6 +21,12 @@ pub const LATENCY: Duration = Duration::from_millis(10);
 /// one: a single run keeps the whole bench short).
 const PLAN_RUNS: &[(usize, usize)] = &[(1, 1), (8, 3), (32, 3)];
 
+/// Sequential requests of the round-trip figures.
+const ROUND_TRIPS: u32 = 200;
+
+/// Budget of one request on loopback without latency.
+const ROUND_TRIP_BUDGET: Duration = Duration::from_millis(1);
+
 const TOKEN: &str = "bench-token";
 
 /// A sandbox on a runtime of its own, as a separate server process would be.
@@ -30,14 +36,18 @@ struct Server {
 }
 
 impl Server {
-    fn start(seed: Vec<(String, Connection)>, projects: Vec<String>) -> Server {
+    fn start(
+        seed: Vec<(String, Connection)>,
+        projects: Vec<String>,
+        latency: Option<Duration>,
+    ) -> Server {
         let runtime = Runtime::new().expect("sandbox runtime");
         let config = SandboxConfig {
             listen: "127.0.0.1:0".into(),
             token: Some(TOKEN.into()),
             projects,
             seed,
-            latency: Some(LATENCY),
+            latency,
             ..SandboxConfig::default()
         };
         let sandbox = runtime.block_on(start(config)).expect("sandbox starts");
@@ -71,14 +81,66 @@ impl Server {
 
 /// `plan` of the whole workload against a sandbox already in sync, at each parallelism.
 pub fn plan(workload: &Workload) {
-    let server = Server::start(workload.seed(), workload.project_names());
+    let seed = workload.seed();
+    let sample = seed.first().cloned().expect("a connection to read");
     let runtime = Runtime::new().expect("client runtime");
+    round_trip(&runtime, &sample, None);
+    round_trip(&runtime, &sample, Some(LATENCY));
+    let server = Server::start(seed, workload.project_names(), Some(LATENCY));
     compare_parallelism("plan", PLAN_RUNS, |parallelism| {
         let start = Instant::now();
         let (computed, requests) =
             server.counting(|| plan_once(&server, &runtime, workload, parallelism));
         assert_in_sync(&computed.plan);
         (start.elapsed(), requests)
+    });
+}
+
+/// Single GETs one after the other from a sandbox holding one connection: what one
+/// request costs beyond the latency (HTTP on loopback, encoding and parsing at both ends,
+/// and the 1 ms resolution of the sandbox's timer). Every other network row pays this
+/// per request.
+fn round_trip(
+    runtime: &Runtime,
+    (project, connection): &(String, Connection),
+    latency: Option<Duration>,
+) {
+    let server = Server::start(
+        vec![(project.clone(), connection.clone())],
+        Vec::new(),
+        latency,
+    );
+    let client = runtime
+        .block_on(Client::connect(server.client_config(1)))
+        .unwrap_or_else(|e| panic!("client connects: {e}"));
+    let start = Instant::now();
+    let (_, requests) = server.counting(|| {
+        for _ in 0..ROUND_TRIPS {
+            runtime
+                .block_on(client.get_connection(project, &connection.name))
+                .unwrap_or_else(|e| panic!("GET failed: {e}"))
+                .expect("the seeded connection exists");
+        }
+    });
+    let time = start.elapsed();
+    let (label, bound) = match latency {
+        Some(latency) => (
+            format!("latency {} ms", latency.as_millis()),
+            Bound::Floor(latency * ROUND_TRIPS),
+        ),
+        None => (
+            "no latency".to_string(),
+            Bound::Ceiling(ROUND_TRIP_BUDGET * ROUND_TRIPS),
+        ),
+    };
+    print_row(&Row {
+        figure: format!("round trip: {ROUND_TRIPS} GETs one by one, {label}"),
+        measured: time,
+        bound,
+        detail: format!(
+            "{:.2} ms per request, {requests} requests",
+            time.as_secs_f64() * 1000.0 / f64::from(ROUND_TRIPS)
+        ),
     });
 }
 

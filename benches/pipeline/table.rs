@@ -48,17 +48,22 @@ pub struct Row {
 pub fn print_header(title: &str) {
     println!("{title}");
     println!(
-        "{:<44} {:>10} {:>12} {:>7}  detail",
+        "{:<48} {:>10} {:>12} {:>7}  detail",
         "figure", "median", "bound", "ratio"
     );
-    println!("{}", "-".repeat(100));
+    print_rule();
+}
+
+/// A line as wide as the table.
+fn print_rule() {
+    println!("{}", "-".repeat(104));
 }
 
 /// Prints one row (stdout is flushed by the newline: rows show up as they are measured).
 pub fn print_row(row: &Row) {
     let ratio = row.measured.as_secs_f64() / row.bound.duration().as_secs_f64();
     println!(
-        "{:<44} {:>10} {:>12} {:>7.2}  {}",
+        "{:<48} {:>10} {:>12} {:>7.2}  {}",
         row.figure,
         seconds(row.measured),
         row.bound.text(),
@@ -69,7 +74,7 @@ pub fn print_row(row: &Row) {
 
 /// Prints the legend under the table.
 pub fn print_legend() {
-    println!("{}", "-".repeat(100));
+    print_rule();
     println!("ratio = median / bound. '<=' bound: a budget, ratio < 1 is within it.");
     println!("'>=' bound: latency x requests / parallelism, the floor; ratio near 1 is ideal.");
     println!("'~' bound: linear growth from the smaller run; ratio above 1 is superlinear.");
