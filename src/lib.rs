@@ -9,6 +9,7 @@
 //! server; [`cli`] parses flags and dispatches.
 
 pub mod api;
+pub mod apply;
 pub mod catalog;
 pub mod cli;
 pub mod desired;
