@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod cli;
 pub mod desired;
 pub mod diag;
+pub mod export;
 pub mod model;
 pub mod plan;
 pub mod refs;

@@ -127,7 +127,7 @@ impl Executor<'_> {
                 self.confirm_present(change, &body, &change.name, error)
                     .await
             }
-            Err(error) => Err(describe(&error)),
+            Err(error) => Err(describe_error(&error)),
         }
     }
 
@@ -148,7 +148,7 @@ impl Executor<'_> {
                 self.confirm_present(change, &body, &change.name, error)
                     .await
             }
-            Err(error) => Err(describe(&error)),
+            Err(error) => Err(describe_error(&error)),
         }
     }
 
@@ -160,7 +160,7 @@ impl Executor<'_> {
                 deployment: no_deployment(),
                 note: Some("already absent".into()),
             }),
-            Err(error) => Err(describe(&error)),
+            Err(error) => Err(describe_error(&error)),
         }
     }
 
@@ -189,7 +189,7 @@ impl Executor<'_> {
         self.client
             .get_connection(&change.project, path_name)
             .await
-            .map_err(|e| describe(&e))
+            .map_err(|e| describe_error(&e))
     }
 
     /// After "already exists" (create) or "not found" (rename): succeeds when the server
@@ -205,7 +205,7 @@ impl Executor<'_> {
             .client
             .get_connection(&change.project, name)
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| describe_error(&e))?;
         match current {
             Some(current) if matches_desired(body, &current, &change.ignore_fields) => {
                 Ok(Outcome::Done {
@@ -213,7 +213,7 @@ impl Executor<'_> {
                     note: Some("already present and matching".into()),
                 })
             }
-            _ => Err(describe(&original)),
+            _ => Err(describe_error(&original)),
         }
     }
 }
@@ -254,8 +254,9 @@ fn is_not_found(error: &ApiError) -> bool {
     error.description.contains("was not found")
 }
 
-/// An API error for the report (status, method, path, error, description, validation).
-fn describe(error: &ApiError) -> String {
+/// An API error for a report line: status, method, path, error, description and every
+/// validation error.
+pub fn describe_error(error: &ApiError) -> String {
     let mut text = format!(
         "{} {} -> {}: {}: {}",
         error.method,
@@ -323,7 +324,7 @@ mod tests {
             validation_errors: vec![("port".into(), "must be positive".into())],
         };
         assert_eq!(
-            describe(&error),
+            describe_error(&error),
             "POST /apiops/projects/P/connections/m/ -> 400: validation_failed: Invalid; port: must be positive"
         );
         assert!(!is_already_exists(&error));
