@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::refs::ProcessEnv;
+
+mod connect;
+mod export;
 mod logging;
 
 /// Exit code for a usage or input error, an API failure or a failed change.
@@ -41,6 +45,9 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Print the JSON Schema of the desired-state files.
     Schema,
+    /// Tell the whole story against an in-process sandbox: plan, apply, plan again,
+    /// a change behind the tool's back, drift.
+    Quickstart(QuickstartArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -225,6 +232,19 @@ pub struct ExportArgs {
     pub out: PathBuf,
 }
 
+/// `quickstart` flags.
+#[derive(Debug, Args)]
+pub struct QuickstartArgs {
+    /// Desired-state files for the story (default: the examples).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH_OR_GLOB",
+        default_value = "examples/connections"
+    )]
+    pub files: Vec<String>,
+}
+
 /// `sandbox` flags.
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
@@ -261,6 +281,7 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Schema => print_schema(),
         Command::Completions { shell } => print_completions(shell),
+        Command::Export(args) => export::run(&args, &ProcessEnv, &mut std::io::stdout()),
         _ => {
             tracing::error!("command not implemented yet");
             EXIT_ERROR
