@@ -1,8 +1,10 @@
 //! Diagnostics: an error or warning about desired-state input, with its place and a hint.
 
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use serde_json::{Value, json};
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -12,6 +14,16 @@ pub enum Severity {
     Error,
     /// Reported; the run goes on.
     Warning,
+}
+
+impl Severity {
+    /// The word printed before the message.
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
 }
 
 /// One finding about the input.
@@ -33,4 +45,180 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it.
     pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error with only a message; place and context are added with the builders.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self::new(Severity::Error, message.into())
+    }
+
+    /// A warning with only a message.
+    pub fn warning(message: impl Into<String>) -> Self {
+        Self::new(Severity::Warning, message.into())
+    }
+
+    fn new(severity: Severity, message: String) -> Self {
+        Diagnostic {
+            severity,
+            file: None,
+            line: 0,
+            column: 0,
+            project: None,
+            connection: None,
+            message,
+            hint: None,
+        }
+    }
+
+    /// Sets the file, line and column.
+    pub fn at(mut self, file: &Path, line: u64, column: u64) -> Self {
+        self.file = Some(file.to_path_buf());
+        self.line = line;
+        self.column = column;
+        self
+    }
+
+    /// Sets the project.
+    pub fn in_project(mut self, project: Option<&str>) -> Self {
+        self.project = project.map(str::to_string);
+        self
+    }
+
+    /// Sets the connection.
+    pub fn in_connection(mut self, connection: Option<&str>) -> Self {
+        self.connection = connection.map(str::to_string);
+        self
+    }
+
+    /// Sets the hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Whether this is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `file:line:column: error: message` and, when there is one, `  hint: ...` below.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        if let Some(file) = &self.file {
+            let _ = write!(out, "{}:{}:{}: ", file.display(), self.line, self.column);
+        }
+        let _ = write!(out, "{}: ", self.severity.word());
+        if let Some(connection) = &self.connection {
+            let _ = write!(out, "connection `{connection}`: ");
+        }
+        out.push_str(&self.message);
+        if let Some(hint) = &self.hint {
+            let _ = write!(out, "\n  hint: {hint}");
+        }
+        out
+    }
+}
+
+/// Sorts diagnostics by file, line and column (unplaced ones first), errors before
+/// warnings at the same place.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.severity, &a.message)
+            .cmp(&(&b.file, b.line, b.column, b.severity, &b.message))
+    });
+}
+
+/// The JSON report of a validation: `{"valid", "errors": [...], "warnings": [...]}`.
+pub fn json_report(errors: &[Diagnostic], warnings: &[Diagnostic]) -> Value {
+    json!({
+        "valid": errors.is_empty(),
+        "errors": errors,
+        "warnings": warnings,
+    })
+}
+
+/// The candidate closest to a misspelt input, for "did you mean" hints: an equal name
+/// ignoring case, `-` and `_` first, then the most similar one above a threshold.
+pub fn did_you_mean<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let wanted = normalize_name(input);
+    let mut best: Option<(f64, &'a str)> = None;
+    for candidate in candidates {
+        if normalize_name(candidate) == wanted {
+            return Some(candidate);
+        }
+        let score = strsim::jaro_winkler(&wanted, &normalize_name(candidate));
+        if score >= 0.85 && best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, candidate));
+        }
+    }
+    best.map(|(_, candidate)| candidate)
+}
+
+fn normalize_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_ignore_case_separators_and_typos() {
+        let types = ["email", "activeMq", "linux-script"];
+        assert_eq!(did_you_mean("activemq", types), Some("activeMq"));
+        assert_eq!(did_you_mean("linuxscript", types), Some("linux-script"));
+        assert_eq!(did_you_mean("emial", types), Some("email"));
+        assert_eq!(did_you_mean("zzz", types), None);
+        let fields = ["enableUserAuthentication", "pduOidForMessage", "port"];
+        assert_eq!(
+            did_you_mean("enabledUserAuthentication", fields),
+            Some("enableUserAuthentication")
+        );
+        assert_eq!(
+            did_you_mean("pduUdpForMessage", fields),
+            Some("pduOidForMessage")
+        );
+    }
+
+    #[test]
+    fn text_names_place_connection_and_hint() {
+        let d = Diagnostic::error("unknown field `prot`")
+            .at(Path::new("a.yaml"), 3, 5)
+            .in_project(Some("P"))
+            .in_connection(Some("mail"))
+            .with_hint("did you mean `port`?");
+        assert_eq!(
+            d.render_text(),
+            "a.yaml:3:5: error: connection `mail`: unknown field `prot`\n  hint: did you mean `port`?"
+        );
+    }
+
+    #[test]
+    fn sorted_by_file_then_line() {
+        let mut ds = vec![
+            Diagnostic::error("c").at(Path::new("b.yaml"), 1, 1),
+            Diagnostic::error("b").at(Path::new("a.yaml"), 9, 1),
+            Diagnostic::error("a").at(Path::new("a.yaml"), 2, 1),
+        ];
+        sort(&mut ds);
+        let order: Vec<&str> = ds.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(order, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn json_report_lists_fields() {
+        let e = Diagnostic::error("bad").at(Path::new("f.yaml"), 2, 3);
+        let report = json_report(&[e], &[]);
+        assert_eq!(report["valid"], false);
+        assert_eq!(report["errors"][0]["file"], "f.yaml");
+        assert_eq!(report["errors"][0]["line"], 2);
+        assert_eq!(report["errors"][0]["severity"], "error");
+    }
 }

@@ -1,11 +1,16 @@
 //! `${env:NAME}` references: parsing, listing and resolution with type conversion.
-//! (Stub: implemented by the loader work.)
+//!
+//! A string may be one whole reference (`${env:DB_PASSWORD}`) or embed several
+//! (`jdbc:postgresql://${env:DB_HOST}:5432/app`); `$${` writes a literal `${`. Names are
+//! `[A-Za-z_][A-Za-z0-9_]*`; the only source is `env`.
 
 use std::collections::BTreeMap;
 
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::model::Connection;
+use crate::catalog::{FieldSpec, Kind, catalog};
+use crate::model::{Body, Connection, is_whole_reference};
 
 /// Where variable values come from.
 pub trait Env: Send + Sync {
@@ -37,17 +42,380 @@ impl Env for MapEnv {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingVariables(pub Vec<String>);
 
+impl std::fmt::Display for MissingVariables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "missing environment variables: {}", self.0.join(", "))
+    }
+}
+
+impl std::error::Error for MissingVariables {}
+
+/// One piece of a template string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Text taken as is (`$${` already turned into `${`).
+    Literal(String),
+    /// `${env:NAME}`.
+    Variable(String),
+}
+
+/// A malformed reference, with a message that names the offending text (never a value of
+/// a variable; templates are written by people, not resolved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Splits a string into literal text and references. Errors on `${env:}`, unknown
+/// sources (`${foo:X}`), bad names and an unclosed `${`.
+pub fn parse_template(text: &str) -> Result<Vec<Segment>, TemplateError> {
+    let mut segments = Vec::new();
+    let mut literal = String::new();
+    let mut rest = text;
+    while let Some(index) = rest.find('$') {
+        literal.push_str(&rest[..index]);
+        let after = &rest[index..];
+        if let Some(tail) = after.strip_prefix("$${") {
+            literal.push_str("${");
+            rest = tail;
+        } else if let Some(tail) = after.strip_prefix("${") {
+            let (name, remaining) = parse_reference(tail)?;
+            if !literal.is_empty() {
+                segments.push(Segment::Literal(std::mem::take(&mut literal)));
+            }
+            segments.push(Segment::Variable(name));
+            rest = remaining;
+        } else {
+            literal.push('$');
+            rest = &after[1..];
+        }
+    }
+    literal.push_str(rest);
+    if !literal.is_empty() {
+        segments.push(Segment::Literal(literal));
+    }
+    Ok(segments)
+}
+
+/// Parses `env:NAME}` (the part after `${`); returns the name and the text after `}`.
+fn parse_reference(tail: &str) -> Result<(String, &str), TemplateError> {
+    let error = |message: String| Err(TemplateError { message });
+    let Some(close) = tail.find('}') else {
+        return error("unclosed reference `${`: expected `${env:NAME}`".to_string());
+    };
+    let inner = &tail[..close];
+    let Some((source, name)) = inner.split_once(':') else {
+        return error(format!(
+            "reference `${{{inner}}}` has no source: write `${{env:{inner}}}`"
+        ));
+    };
+    if source != "env" {
+        return error(format!(
+            "unknown reference source `{source}` in `${{{inner}}}`: only `env` is supported"
+        ));
+    }
+    if name.is_empty() {
+        return error("empty variable name in `${env:}`".to_string());
+    }
+    if !is_variable_name(name) {
+        return error(format!(
+            "invalid variable name `{name}`: use letters, digits and `_`, not starting with a digit"
+        ));
+    }
+    Ok((name.to_string(), &tail[close + 1..]))
+}
+
+/// Whether a name is a valid variable name (`[A-Za-z_][A-Za-z0-9_]*`).
+pub fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Names of every variable referenced in a value, in order of appearance, deduplicated.
-pub fn references_in(_value: &Value) -> Vec<String> {
-    todo!("refs::references_in")
+pub fn references_in(value: &Value) -> Vec<String> {
+    let mut names = Vec::new();
+    collect_references(value, &mut names);
+    names
+}
+
+fn collect_references(value: &Value, names: &mut Vec<String>) {
+    match value {
+        Value::String(text) => add_names(text, names),
+        Value::Array(items) => items.iter().for_each(|v| collect_references(v, names)),
+        Value::Object(map) => map.values().for_each(|v| collect_references(v, names)),
+        _ => {}
+    }
+}
+
+fn add_names(text: &str, names: &mut Vec<String>) {
+    for segment in parse_template(text).unwrap_or_default() {
+        if let Segment::Variable(name) = segment
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+}
+
+/// Names of every variable a template connection references (fields and literal
+/// secrets), in order of appearance, deduplicated.
+pub fn references_in_connection(template: &Connection) -> Vec<String> {
+    let mut names = references_in(&Value::Object(template.fields.clone()));
+    for (_, secret) in template.secrets.iter() {
+        add_names(secret.expose_secret(), &mut names);
+    }
+    names
 }
 
 /// Resolves every reference of a template connection (fields and secrets) and converts
 /// whole-value references in number and boolean fields to that type. The result keeps all
 /// sensitive values in `secrets`.
 pub fn resolve_connection(
-    _template: &Connection,
-    _env: &dyn Env,
+    template: &Connection,
+    env: &dyn Env,
 ) -> Result<Connection, MissingVariables> {
-    todo!("refs::resolve_connection")
+    let mut missing = Vec::new();
+    let mut body = template.fields.clone();
+    for (pointer, secret) in template.secrets.iter() {
+        if let Some(slot) = crate::model::pointer_mut(&mut body, pointer) {
+            *slot = Value::String(secret.expose_secret().to_string());
+        }
+    }
+    for (name, value) in body.iter_mut() {
+        let spec = catalog().field(&template.kind, name);
+        resolve_value(value, spec, env, &mut missing);
+    }
+    if !missing.is_empty() {
+        return Err(MissingVariables(missing));
+    }
+    Ok(Connection::from_body(
+        &template.kind,
+        &template.name,
+        body,
+        false,
+    ))
+}
+
+/// Resolves the strings of one value in place, guided by its catalog spec (when known)
+/// so whole references in integer, number and boolean fields become that type.
+fn resolve_value(
+    value: &mut Value,
+    spec: Option<&FieldSpec>,
+    env: &dyn Env,
+    missing: &mut Vec<String>,
+) {
+    match value {
+        Value::String(text) => {
+            let whole = is_whole_reference(text);
+            let resolved = resolve_string(text, env, missing);
+            *value = match spec.map(|s| s.kind) {
+                Some(kind) if whole => convert_scalar(resolved, kind),
+                _ => Value::String(resolved),
+            };
+        }
+        Value::Array(items) => {
+            let item_spec = spec.and_then(|s| s.items.as_deref());
+            for item in items {
+                resolve_value(item, item_spec, env, missing);
+            }
+        }
+        Value::Object(map) => resolve_object(map, spec, env, missing),
+        _ => {}
+    }
+}
+
+fn resolve_object(
+    map: &mut Body,
+    spec: Option<&FieldSpec>,
+    env: &dyn Env,
+    missing: &mut Vec<String>,
+) {
+    let object = spec.and_then(FieldSpec::object_spec);
+    let values = spec.and_then(|s| s.values.as_deref());
+    for (key, nested) in map.iter_mut() {
+        let nested_spec = match object {
+            Some(o) => o.fields.get(key),
+            None => values,
+        };
+        resolve_value(nested, nested_spec, env, missing);
+    }
+}
+
+/// A resolved whole reference as the field's type; text that does not parse stays a
+/// string (validation reports it with `--check-env`; the server would reject it).
+fn convert_scalar(text: String, kind: Kind) -> Value {
+    let converted = match kind {
+        Kind::Integer => text.trim().parse::<i64>().ok().map(Value::from),
+        Kind::Number => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number),
+        Kind::Boolean => text.trim().parse::<bool>().ok().map(Value::Bool),
+        _ => None,
+    };
+    converted.unwrap_or(Value::String(text))
+}
+
+/// Whether a resolved value text fits a field kind (for `--check-env`).
+pub fn converts_to(text: &str, kind: Kind) -> bool {
+    match kind {
+        Kind::Integer | Kind::Number | Kind::Boolean => {
+            !convert_scalar(text.to_string(), kind).is_string()
+        }
+        _ => true,
+    }
+}
+
+/// The text with every reference replaced by its value; names of unset variables are
+/// added to `missing` (once each). A malformed template is left as is: validation
+/// rejects it before anything resolves.
+fn resolve_string(text: &str, env: &dyn Env, missing: &mut Vec<String>) -> String {
+    let Ok(segments) = parse_template(text) else {
+        return text.to_string();
+    };
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Literal(literal) => out.push_str(&literal),
+            Segment::Variable(name) => match env.var(&name) {
+                Some(value) => out.push_str(&value),
+                None if missing.contains(&name) => {}
+                None => missing.push(name),
+            },
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn env(pairs: &[(&str, &str)]) -> MapEnv {
+        MapEnv(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn template(kind: &str, body: Value) -> Connection {
+        Connection::from_body(kind, "c", body.as_object().unwrap().clone(), true)
+    }
+
+    #[test]
+    fn parses_whole_embedded_and_escaped_references() {
+        assert_eq!(
+            parse_template("jdbc://${env:DB_HOST}:5432/$${x}").unwrap(),
+            vec![
+                Segment::Literal("jdbc://".into()),
+                Segment::Variable("DB_HOST".into()),
+                Segment::Literal(":5432/${x}".into()),
+            ]
+        );
+        assert_eq!(
+            parse_template("cost: $5").unwrap(),
+            vec![Segment::Literal("cost: $5".into())]
+        );
+    }
+
+    #[test]
+    fn malformed_references_are_errors() {
+        for (text, fragment) in [
+            ("${env:}", "empty variable name"),
+            ("${foo:X}", "unknown reference source `foo`"),
+            ("${env:X", "unclosed"),
+            ("${X}", "no source"),
+            ("${env:1X}", "invalid variable name"),
+            ("${env:A-B}", "invalid variable name"),
+        ] {
+            let error = parse_template(text).unwrap_err();
+            assert!(error.message.contains(fragment), "{text}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn lists_names_in_order_without_duplicates() {
+        let value = json!({"a": "${env:B}-${env:A}", "b": ["${env:B}", {"c": "${env:C}"}]});
+        assert_eq!(references_in(&value), vec!["B", "A", "C"]);
+    }
+
+    #[test]
+    fn resolves_and_converts_by_catalog_kind() {
+        let t = template(
+            "email",
+            json!({"host": "smtp.${env:DOMAIN}", "port": "${env:PORT}", "auth": "${env:AUTH}",
+                   "password": "${env:PW}", "description": "$${env:NOT}"}),
+        );
+        let env = env(&[
+            ("DOMAIN", "example.com"),
+            ("PORT", "2525"),
+            ("AUTH", "true"),
+            ("PW", "canary-secret"),
+        ]);
+        let resolved = resolve_connection(&t, &env).unwrap();
+        assert_eq!(resolved.fields["host"], "smtp.example.com");
+        assert_eq!(resolved.fields["port"], 2525);
+        assert_eq!(resolved.fields["auth"], true);
+        assert_eq!(resolved.fields["description"], "${env:NOT}");
+        assert_eq!(resolved.fields["password"], Value::Null);
+        assert_eq!(
+            resolved.secrets.get("/password").unwrap().expose_secret(),
+            "canary-secret"
+        );
+    }
+
+    #[test]
+    fn converts_nested_object_fields() {
+        let t = template(
+            "elasticsearch",
+            json!({"elasticHostList": [{"host": "h", "port": "${env:ES_PORT}"}]}),
+        );
+        let resolved = resolve_connection(&t, &env(&[("ES_PORT", "9201")])).unwrap();
+        assert_eq!(resolved.fields["elasticHostList"][0]["port"], 9201);
+    }
+
+    #[test]
+    fn missing_variables_are_all_named() {
+        let t = template(
+            "database",
+            json!({"jdbcUrl": "jdbc://${env:H}/${env:DB}", "password": "${env:PW}"}),
+        );
+        let error = resolve_connection(&t, &env(&[("DB", "x")])).unwrap_err();
+        assert_eq!(error.0, vec!["H", "PW"]);
+    }
+
+    #[test]
+    fn literal_secrets_of_templates_resolve_too() {
+        let t = Connection::from_body(
+            "email",
+            "c",
+            json!({"password": "pre-${env:PW}"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            true,
+        );
+        assert_eq!(references_in_connection(&t), vec!["PW"]);
+        let resolved = resolve_connection(&t, &env(&[("PW", "x")])).unwrap();
+        assert_eq!(
+            resolved.secrets.get("/password").unwrap().expose_secret(),
+            "pre-x"
+        );
+    }
+
+    #[test]
+    fn unconvertible_text_stays_a_string() {
+        assert!(converts_to("12", Kind::Integer));
+        assert!(!converts_to("twelve", Kind::Integer));
+        assert!(converts_to("anything", Kind::String));
+    }
 }

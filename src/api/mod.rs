@@ -1,11 +1,19 @@
-//! The Apinizer Management API client. (Stub: implemented by the client work.)
+//! The Apinizer Management API client: [`Client`] (reqwest + rustls), the wire codec
+//! ([`wire`]), typed errors ([`ApiError`]), retries and the run's shared concurrency
+//! limit ([`retry`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::model::Connection;
+mod client;
+mod error;
+pub mod retry;
+pub mod wire;
+
+pub use client::Client;
+pub use retry::{Backoff, RetryStats};
 
 /// How to authenticate.
 #[derive(Debug, Clone)]
@@ -77,64 +85,4 @@ pub struct ApiError {
     pub description: String,
     /// `validation_errors` items as (field, message).
     pub validation_errors: Vec<(String, String)>,
-}
-
-/// The client. Cheap to clone; clones share one concurrency limit.
-#[derive(Debug, Clone)]
-pub struct Client {}
-
-impl Client {
-    /// Builds the client (and fetches a token when given credentials).
-    pub async fn connect(_config: ClientConfig) -> Result<Client, ApiError> {
-        todo!()
-    }
-    /// The server URL this client talks to.
-    pub fn server_url(&self) -> &str {
-        todo!()
-    }
-    /// Project names visible to the user.
-    pub async fn list_projects(&self) -> Result<Vec<String>, ApiError> {
-        todo!()
-    }
-    /// Connections of one type in a project (secrets null).
-    pub async fn list_connections(
-        &self,
-        _project: &str,
-        _kind: &str,
-    ) -> Result<Vec<Connection>, ApiError> {
-        todo!()
-    }
-    /// One connection by name; `None` when it does not exist.
-    pub async fn get_connection(
-        &self,
-        _project: &str,
-        _name: &str,
-    ) -> Result<Option<Connection>, ApiError> {
-        todo!()
-    }
-    /// POST a new connection.
-    pub async fn create_connection(
-        &self,
-        _project: &str,
-        _connection: &Connection,
-    ) -> Result<DeploymentResult, ApiError> {
-        todo!()
-    }
-    /// PUT a connection at `path_name` (the current name; the body may carry a new one).
-    pub async fn update_connection(
-        &self,
-        _project: &str,
-        _path_name: &str,
-        _connection: &Connection,
-    ) -> Result<DeploymentResult, ApiError> {
-        todo!()
-    }
-    /// DELETE a connection.
-    pub async fn delete_connection(
-        &self,
-        _project: &str,
-        _name: &str,
-    ) -> Result<DeploymentResult, ApiError> {
-        todo!()
-    }
 }

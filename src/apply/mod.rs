@@ -123,11 +123,11 @@ impl Executor<'_> {
         let body = self.body(change, None)?;
         match self.client.create_connection(&change.project, &body).await {
             Ok(deployment) => Ok(done(deployment)),
-            Err(error) if is_already_exists(&error) => {
+            Err(error) if error.is_already_exists() => {
                 self.confirm_present(change, &body, &change.name, error)
                     .await
             }
-            Err(error) => Err(describe_error(&error)),
+            Err(error) => Err(error.to_string()),
         }
     }
 
@@ -144,11 +144,11 @@ impl Executor<'_> {
             .await;
         match result {
             Ok(deployment) => Ok(done(deployment)),
-            Err(error) if change.action == Action::Rename && is_not_found(&error) => {
+            Err(error) if change.action == Action::Rename && error.is_not_found() => {
                 self.confirm_present(change, &body, &change.name, error)
                     .await
             }
-            Err(error) => Err(describe_error(&error)),
+            Err(error) => Err(error.to_string()),
         }
     }
 
@@ -156,11 +156,11 @@ impl Executor<'_> {
     async fn delete(&self, change: &Change, name: &str) -> Result<Outcome, String> {
         match self.client.delete_connection(&change.project, name).await {
             Ok(deployment) => Ok(done(deployment)),
-            Err(error) if is_not_found(&error) => Ok(Outcome::Done {
+            Err(error) if error.is_not_found() => Ok(Outcome::Done {
                 deployment: no_deployment(),
                 note: Some("already absent".into()),
             }),
-            Err(error) => Err(describe_error(&error)),
+            Err(error) => Err(error.to_string()),
         }
     }
 
@@ -189,7 +189,7 @@ impl Executor<'_> {
         self.client
             .get_connection(&change.project, path_name)
             .await
-            .map_err(|e| describe_error(&e))
+            .map_err(|e| e.to_string())
     }
 
     /// After "already exists" (create) or "not found" (rename): succeeds when the server
@@ -205,7 +205,7 @@ impl Executor<'_> {
             .client
             .get_connection(&change.project, name)
             .await
-            .map_err(|e| describe_error(&e))?;
+            .map_err(|e| e.to_string())?;
         match current {
             Some(current) if matches_desired(body, &current, &change.ignore_fields) => {
                 Ok(Outcome::Done {
@@ -213,7 +213,7 @@ impl Executor<'_> {
                     note: Some("already present and matching".into()),
                 })
             }
-            _ => Err(describe_error(&original)),
+            _ => Err(original.to_string()),
         }
     }
 }
@@ -244,35 +244,6 @@ fn matches_desired(_desired: &Connection, _current: &Connection, _ignore: &[Stri
     false
 }
 
-/// "already exists": 409 duplicate_name, or 400 bad_request saying so.
-fn is_already_exists(error: &ApiError) -> bool {
-    error.status == Some(409) || error.description.contains("already exists")
-}
-
-/// "was not found" on the connection (404, or 400 on update and delete).
-fn is_not_found(error: &ApiError) -> bool {
-    error.description.contains("was not found")
-}
-
-/// An API error for a report line: status, method, path, error, description and every
-/// validation error.
-pub fn describe_error(error: &ApiError) -> String {
-    let mut text = format!(
-        "{} {} -> {}: {}: {}",
-        error.method,
-        error.path,
-        error
-            .status
-            .map_or("no response".to_string(), |s| s.to_string()),
-        error.error,
-        error.description
-    );
-    for (field, message) in &error.validation_errors {
-        text.push_str(&format!("; {field}: {message}"));
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,7 +271,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs refs::resolve_connection (loader branch)"]
     fn missing_variables_are_all_listed_once() {
         let a = template(json!({"host": "${env:HOST}", "password": "${env:PW}"}));
         let b = template(json!({"host": "${env:HOST}", "password": "${env:OTHER}"}));
@@ -311,22 +281,5 @@ mod tests {
         let env = MapEnv([("PW".to_string(), "x".to_string())].into());
         let MissingVariables(names) = check_variables(&plan, &env).unwrap_err();
         assert_eq!(names, vec!["HOST", "OTHER"]);
-    }
-
-    #[test]
-    fn api_errors_are_described_fully() {
-        let error = ApiError {
-            method: "POST".into(),
-            path: "/apiops/projects/P/connections/m/".into(),
-            status: Some(400),
-            error: "validation_failed".into(),
-            description: "Invalid".into(),
-            validation_errors: vec![("port".into(), "must be positive".into())],
-        };
-        assert_eq!(
-            describe_error(&error),
-            "POST /apiops/projects/P/connections/m/ -> 400: validation_failed: Invalid; port: must be positive"
-        );
-        assert!(!is_already_exists(&error));
     }
 }

@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use super::ExportArgs;
-use super::connect::{block_on, client_config};
+use super::block_on;
+use super::server::client_config;
 use crate::api::Client;
 use crate::export::{ExportRequest, read_projects, write_files};
 use crate::refs::Env;
@@ -25,10 +26,8 @@ pub async fn execute(args: &ExportArgs, env: &dyn Env, out: &mut dyn Write) -> u
 }
 
 async fn export(args: &ExportArgs, env: &dyn Env, out: &mut dyn Write) -> Result<(), String> {
-    let config = client_config(&args.server, env)?;
-    let client = Client::connect(config)
-        .await
-        .map_err(|e| crate::apply::describe_error(&e))?;
+    let config = client_config(&args.server, env).map_err(|e| format!("{e:#}"))?;
+    let client = Client::connect(config).await.map_err(|e| e.to_string())?;
     let request = ExportRequest {
         projects: args.selection.projects.clone(),
         types: args.selection.types.clone(),

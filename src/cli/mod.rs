@@ -9,9 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::refs::ProcessEnv;
 
-mod connect;
 mod export;
 mod logging;
+mod sandbox;
+pub mod server;
+mod validate;
 
 /// Exit code for a usage or input error, an API failure or a failed change.
 pub const EXIT_ERROR: u8 = 1;
@@ -279,8 +281,10 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     logging::init(&cli.log);
     let code = match cli.command {
+        Command::Validate(args) => validate::run(&args),
         Command::Schema => print_schema(),
         Command::Completions { shell } => print_completions(shell),
+        Command::Sandbox(args) => sandbox::run(args),
         Command::Export(args) => export::run(&args, &ProcessEnv, &mut std::io::stdout()),
         _ => {
             tracing::error!("command not implemented yet");
@@ -288,6 +292,15 @@ pub fn run() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// Runs an async command to completion on a fresh runtime.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+        .block_on(future)
 }
 
 fn print_schema() -> u8 {

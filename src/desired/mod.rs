@@ -1,11 +1,27 @@
 //! Desired state: the loader of `-f` files, folders and globs into validated projects.
-//! (Stub: implemented by the loader work.)
+//!
+//! `files` expands the paths, `yaml` parses each file into spanned documents, `document`
+//! and `connection` check them against the catalog (`values`, `rules`), and [`load`]
+//! merges the documents of each project, checking that settings agree and names are
+//! unique.
+
+mod connection;
+mod document;
+pub mod files;
+mod rules;
+mod values;
+pub mod yaml;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::diag::Diagnostic;
+use crate::diag::{self, Diagnostic};
 use crate::model::Connection;
+use crate::refs::references_in_connection;
+use document::{ParsedDocument, Setting};
+use yaml::{Location, Node};
+
+pub use document::API_VERSION;
 
 /// What to load and how strictly.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +39,8 @@ pub struct Loaded {
     pub state: DesiredState,
     /// Warnings (literal sensitive values, ...).
     pub warnings: Vec<Diagnostic>,
+    /// Every file that was read.
+    pub files: Vec<PathBuf>,
 }
 
 /// Every desired project, by name.
@@ -73,8 +91,268 @@ pub struct SourceRef {
     pub column: u64,
 }
 
+impl SourceRef {
+    fn new(file: &Path, location: Location) -> Self {
+        SourceRef {
+            file: file.to_path_buf(),
+            line: location.line,
+            column: location.column,
+        }
+    }
+}
+
+impl std::fmt::Display for SourceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+impl DesiredState {
+    /// Number of desired connections over all projects.
+    pub fn connection_count(&self) -> usize {
+        self.projects.values().map(|p| p.connections.len()).sum()
+    }
+
+    /// Every variable the templates reference, in order of first appearance.
+    pub fn variables(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for connection in self.projects.values().flat_map(|p| &p.connections) {
+            for name in references_in_connection(&connection.template) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        names
+    }
+}
+
+/// The file, project and connection that diagnostics of one place carry.
+#[derive(Debug, Clone)]
+pub(crate) struct Scope {
+    file: PathBuf,
+    project: Option<String>,
+    connection: Option<String>,
+}
+
+impl Scope {
+    fn for_file(file: &Path) -> Self {
+        Scope {
+            file: file.to_path_buf(),
+            project: None,
+            connection: None,
+        }
+    }
+
+    fn with_project(&self, project: Option<&str>) -> Self {
+        Scope {
+            project: project.map(str::to_string),
+            ..self.clone()
+        }
+    }
+
+    fn with_connection(&self, connection: Option<&str>) -> Self {
+        Scope {
+            connection: connection.map(str::to_string),
+            ..self.clone()
+        }
+    }
+
+    /// The diagnostic placed here.
+    fn diagnostic(&self, diagnostic: Diagnostic, at: Location) -> Diagnostic {
+        diagnostic
+            .at(&self.file, at.line, at.column)
+            .in_project(self.project.as_deref())
+            .in_connection(self.connection.as_deref())
+    }
+}
+
+/// `ignoreFields`: a list of JSON Pointers (`/port`, `/propertiesMap/acks/value`).
+fn check_pointer_list(node: &Node, scope: &Scope, out: &mut Vec<Diagnostic>) -> Vec<String> {
+    let mut pointers = Vec::new();
+    for (pointer, location) in document::string_list(node, "ignoreFields", scope, out) {
+        if pointer.starts_with('/') {
+            pointers.push(pointer);
+        } else {
+            let error = Diagnostic::error(format!(
+                "`ignoreFields` entry `{pointer}` is not a JSON Pointer"
+            ))
+            .with_hint(format!("write `/{pointer}` (RFC 6901: `/field/sub-field`)"));
+            out.push(scope.diagnostic(error, location));
+        }
+    }
+    pointers
+}
+
 /// Loads and validates every file. Errors are all the diagnostics of the run, sorted by
 /// file and line.
-pub fn load(_options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
-    todo!("desired::load")
+pub fn load(options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
+    let (files, mut diagnostics) = files::expand(&options.paths);
+    let mut documents = Vec::new();
+    for file in &files {
+        documents.extend(load_file(file, options, &mut diagnostics));
+    }
+    let state = merge(documents, &mut diagnostics);
+    diag::sort(&mut diagnostics);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(diagnostics);
+    }
+    Ok(Loaded {
+        state,
+        warnings: diagnostics,
+        files,
+    })
+}
+
+/// The checked documents of one file.
+fn load_file(
+    file: &Path,
+    options: &LoadOptions,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<(PathBuf, ParsedDocument)> {
+    let scope = Scope::for_file(file);
+    let bytes = match read_capped(file) {
+        Ok(bytes) => bytes,
+        Err(message) => {
+            let error = Diagnostic::error(message).with_hint("check the path and its permissions");
+            out.push(scope.diagnostic(error, Location::default()));
+            return Vec::new();
+        }
+    };
+    let documents = match yaml::parse_documents(&bytes) {
+        Ok(documents) => documents,
+        Err(e) => {
+            let mut error = Diagnostic::error(e.message);
+            error.hint = e.hint;
+            out.push(scope.diagnostic(error, e.location));
+            return Vec::new();
+        }
+    };
+    documents
+        .iter()
+        .filter_map(|d| document::check_document(d, &scope, options.allow_literal_secrets, out))
+        .map(|d| (file.to_path_buf(), d))
+        .collect()
+}
+
+/// Reads at most one byte more than the parser accepts, so a huge file is refused
+/// without being read whole.
+fn read_capped(file: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot read file: {e}"))?;
+    let mut bytes = Vec::new();
+    handle
+        .take(yaml::MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read file: {e}"))?;
+    Ok(bytes)
+}
+
+/// What the first document of a project said about a setting, to compare the others.
+#[derive(Default)]
+struct SeenSettings {
+    prune: Option<(bool, SourceRef)>,
+    allow_empty: Option<(bool, SourceRef)>,
+    ignore: Option<(Vec<String>, SourceRef)>,
+}
+
+/// Merges documents into projects; disagreeing settings and duplicate names are errors.
+fn merge(documents: Vec<(PathBuf, ParsedDocument)>, out: &mut Vec<Diagnostic>) -> DesiredState {
+    let mut state = DesiredState::default();
+    let mut seen_settings: BTreeMap<String, SeenSettings> = BTreeMap::new();
+    let mut seen_names: BTreeMap<(String, String), SourceRef> = BTreeMap::new();
+    for (file, document) in documents {
+        let Some(project_setting) = &document.project else {
+            continue;
+        };
+        let name = project_setting.value.clone();
+        let scope = Scope::for_file(&file).with_project(Some(&name));
+        let project = state
+            .projects
+            .entry(name.clone())
+            .or_insert_with(|| DesiredProject {
+                name: name.clone(),
+                ..DesiredProject::default()
+            });
+        project
+            .sources
+            .push(SourceRef::new(&file, document.location));
+        let seen = seen_settings.entry(name.clone()).or_default();
+        if let Some(v) = agree(&mut seen.prune, &document.prune, "prune", &scope, out) {
+            project.prune = v;
+        }
+        if let Some(v) = agree(
+            &mut seen.allow_empty,
+            &document.allow_empty,
+            "allowEmpty",
+            &scope,
+            out,
+        ) {
+            project.allow_empty = v;
+        }
+        if let Some(v) = agree(&mut seen.ignore, &document.ignore, "ignore", &scope, out) {
+            project.ignore = v;
+        }
+        for parsed in document.connections {
+            let source = SourceRef::new(&file, parsed.location);
+            let key = (name.clone(), parsed.template.name.to_lowercase());
+            let name_at = SourceRef::new(&file, parsed.name_location);
+            if let Some(first) = seen_names.get(&key) {
+                let message = format!(
+                    "duplicate connection name `{}` in project `{name}`: also defined at {first}",
+                    parsed.template.name
+                );
+                let error = Diagnostic::error(message)
+                    .with_hint("names are compared ignoring case; rename or remove one of them");
+                out.push(
+                    scope
+                        .with_connection(Some(&parsed.template.name))
+                        .diagnostic(error, parsed.name_location),
+                );
+                continue;
+            }
+            seen_names.insert(key, name_at);
+            let mut ignore_fields = parsed.ignore_fields;
+            ignore_fields.extend(document.ignore_fields.iter().cloned());
+            project.connections.push(DesiredConnection {
+                template: parsed.template,
+                renamed_from: parsed.renamed_from,
+                ignore_fields,
+                source,
+            });
+        }
+    }
+    state
+}
+
+/// Records a project setting the first time; later documents must say the same. Returns
+/// the value to use when this document sets it.
+fn agree<T: Clone + PartialEq + std::fmt::Debug>(
+    first: &mut Option<(T, SourceRef)>,
+    current: &Option<Setting<T>>,
+    key: &str,
+    scope: &Scope,
+    out: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    let current = current.as_ref()?;
+    let here = SourceRef::new(&scope.file, current.location);
+    match first {
+        None => {
+            *first = Some((current.value.clone(), here));
+            Some(current.value.clone())
+        }
+        Some((value, _)) if *value == current.value => None,
+        Some((value, place)) => {
+            let message = format!(
+                "`{key}: {:?}` disagrees with `{key}: {value:?}` at {place} for project `{}`",
+                current.value,
+                scope.project.as_deref().unwrap_or_default()
+            );
+            let error = Diagnostic::error(message).with_hint(
+                "a project's prune, allowEmpty and ignore must agree in all its documents",
+            );
+            out.push(scope.diagnostic(error, current.location));
+            None
+        }
+    }
 }

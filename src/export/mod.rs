@@ -32,7 +32,7 @@ pub enum ExportError {
     #[error("{0}")]
     Selection(String),
     /// The server refused or failed.
-    #[error("{}", crate::apply::describe_error(.0))]
+    #[error("{0}")]
     Api(Box<ApiError>),
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]

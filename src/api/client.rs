@@ -1,0 +1,716 @@
+//! The HTTP client: URLs, authentication, retries, the shared concurrency limit,
+//! envelopes and logging (method, path, status, duration, attempt; never a body, never
+//! the Authorization header).
+
+// `ApiError` is the public error of the client contract (its fields are the message a
+// person acts on); boxing it in private helpers only would buy nothing.
+#![allow(clippy::result_large_err)]
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::error::ErrorEnvelope;
+use super::retry::{AdaptiveLimit, Backoff, RetryStats, advertised_wait};
+use super::wire::{self, RawObject};
+use super::{ApiError, Auth, ClientConfig, DeploymentResult, EnvironmentResult};
+use crate::model::Connection;
+
+/// Characters left as they are in a path segment (RFC 3986 unreserved).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The client. Cheap to clone; clones share one concurrency limit and one set of
+/// counters.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    server: String,
+    token: SecretString,
+    timeout: Duration,
+    retries: u32,
+    backoff: Backoff,
+    limit: Arc<AdaptiveLimit>,
+    stats: RetryStats,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("server", &self.inner.server)
+            .field("timeout", &self.inner.timeout)
+            .field("retries", &self.inner.retries)
+            .field("limit", &self.inner.limit.current())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a request carries.
+enum Payload {
+    None,
+    Json(String),
+    Form(Vec<(&'static str, SecretString)>),
+}
+
+/// One logical request (retried as a whole).
+struct Request {
+    method: Method,
+    /// Path and query, as shown in logs and errors.
+    path: String,
+    payload: Payload,
+    authenticated: bool,
+}
+
+/// A response that arrived.
+struct Reply {
+    status: u16,
+    retry_after: Option<u64>,
+    body: String,
+}
+
+/// A list / get / projects envelope.
+#[derive(Deserialize)]
+struct ResultEnvelope<T> {
+    #[serde(flatten)]
+    outcome: Outcome,
+    #[serde(rename = "resultList")]
+    result_list: Option<Vec<T>>,
+}
+
+/// `success` boolean or `status: SUCCESS|FAILURE`, with the error fields a FAILURE may
+/// carry.
+#[derive(Deserialize, Default)]
+struct Outcome {
+    #[serde(default)]
+    success: Option<bool>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ProjectItem {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct MutationEnvelope {
+    #[serde(flatten)]
+    outcome: Outcome,
+    #[serde(rename = "deploymentResult", default)]
+    deployment_result: Option<DeploymentWire>,
+}
+
+#[derive(Deserialize)]
+struct DeploymentWire {
+    #[serde(default)]
+    success: Option<bool>,
+    #[serde(rename = "deploymentResults", default)]
+    deployment_results: Option<Vec<EnvironmentWire>>,
+}
+
+#[derive(Deserialize)]
+struct EnvironmentWire {
+    #[serde(rename = "environmentName", default)]
+    environment_name: Option<String>,
+    #[serde(default)]
+    success: Option<bool>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+}
+
+impl Outcome {
+    /// An error when the envelope says the call failed despite a 2xx status.
+    fn check(&self, request: &Request, status: u16) -> Result<(), ApiError> {
+        let failed = self.success == Some(false)
+            || self
+                .status
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("FAILURE"));
+        if !failed {
+            return Ok(());
+        }
+        Err(ApiError {
+            method: request.method.to_string(),
+            path: request.path.clone(),
+            status: Some(status),
+            error: self.error.clone().unwrap_or_else(|| "failure".to_string()),
+            description: self.error_description.clone().unwrap_or_default(),
+            validation_errors: Vec::new(),
+        })
+    }
+}
+
+impl DeploymentWire {
+    fn into_result(self) -> DeploymentResult {
+        let environments: Vec<EnvironmentResult> = self
+            .deployment_results
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| EnvironmentResult {
+                environment_name: e.environment_name.unwrap_or_default(),
+                success: e.success.unwrap_or(false),
+                message: e.message.unwrap_or_default(),
+            })
+            .collect();
+        let success = self
+            .success
+            .unwrap_or_else(|| environments.iter().all(|e| e.success));
+        DeploymentResult {
+            success,
+            environments,
+        }
+    }
+}
+
+/// One percent-encoded path segment.
+fn segment(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+fn connections_path(project: &str) -> String {
+    format!("/apiops/projects/{}/connections/", segment(project))
+}
+
+fn connection_path(project: &str, name: &str) -> String {
+    format!("{}{}/", connections_path(project), segment(name))
+}
+
+/// The manager URL without trailing slashes or an `/apiops` suffix.
+pub(crate) fn normalise_server(raw: &str) -> Result<(String, reqwest::Url), ApiError> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let trimmed = trimmed
+        .strip_suffix("/apiops")
+        .unwrap_or(trimmed)
+        .trim_end_matches('/');
+    let url = reqwest::Url::parse(trimmed).map_err(|e| {
+        ApiError::config(
+            "invalid_server",
+            format!("--server {trimmed:?} is not a URL ({e}); e.g. https://apinizer.example.com"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ApiError::config(
+            "invalid_server",
+            format!("--server {trimmed:?} must be an http:// or https:// URL with a host"),
+        ));
+    }
+    Ok((trimmed.to_string(), url))
+}
+
+/// Whether a URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuses to send a token in clear text over the network.
+fn check_transport(url: &reqwest::Url, allow_insecure_http: bool) -> Result<(), ApiError> {
+    if url.scheme() == "http" && !is_loopback(url) && !allow_insecure_http {
+        return Err(ApiError::config(
+            "insecure_http",
+            format!(
+                "refusing to send the API token over plain http:// to {}; use https:// or pass --allow-insecure-http",
+                url.host_str().unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn build_http(config: &ClientConfig) -> Result<reqwest::Client, ApiError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("apinizer-gitops/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &config.ca_cert {
+        let pem = std::fs::read(path).map_err(|e| {
+            ApiError::config(
+                "ca_cert",
+                format!("cannot read --ca-cert {}: {e}", path.display()),
+            )
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            ApiError::config(
+                "ca_cert",
+                format!("--ca-cert {} is not a PEM certificate: {e}", path.display()),
+            )
+        })?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    if config.insecure_skip_tls_verify {
+        tracing::warn!(
+            "--insecure-skip-tls-verify: TLS certificates are NOT verified; anyone on the network path can read the token and secrets"
+        );
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    builder
+        .build()
+        .map_err(|e| ApiError::config("client", format!("cannot build the HTTP client: {e}")))
+}
+
+/// A transport error as text, with its causes (never a header or body).
+fn describe_transport_error(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn retry_after_header(response: &reqwest::Response) -> Option<u64> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+impl Client {
+    /// Builds the client (and fetches a token when given credentials).
+    pub async fn connect(config: ClientConfig) -> Result<Client, ApiError> {
+        Self::connect_with(config, Backoff::default()).await
+    }
+
+    /// Like [`Client::connect`] with a chosen backoff (tests use a short one).
+    pub async fn connect_with(config: ClientConfig, backoff: Backoff) -> Result<Client, ApiError> {
+        let (server, url) = normalise_server(&config.server)?;
+        check_transport(&url, config.allow_insecure_http)?;
+        let http = build_http(&config)?;
+        let mut inner = Inner {
+            http,
+            server,
+            token: SecretString::from(String::new()),
+            timeout: config.timeout,
+            retries: config.retries,
+            backoff,
+            limit: AdaptiveLimit::new(config.parallelism),
+            stats: RetryStats::default(),
+        };
+        inner.token = match config.auth {
+            Auth::Token(token) => token,
+            Auth::Credentials { username, password } => {
+                fetch_token(&inner, username, password).await?
+            }
+        };
+        Ok(Client {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The server URL this client talks to (without `/apiops`).
+    pub fn server_url(&self) -> &str {
+        &self.inner.server
+    }
+
+    /// Request counters of the run (attempts, retries, 429s).
+    pub fn stats(&self) -> &RetryStats {
+        &self.inner.stats
+    }
+
+    /// The run's current concurrency limit (lowered by 429s).
+    pub fn concurrency_limit(&self) -> usize {
+        self.inner.limit.current()
+    }
+
+    /// `GET /apiops/test/healthcheck` (no authentication).
+    pub async fn healthcheck(&self) -> Result<(), ApiError> {
+        let request = Request {
+            method: Method::GET,
+            path: "/apiops/test/healthcheck".to_string(),
+            payload: Payload::None,
+            authenticated: false,
+        };
+        self.inner.send(&request).await.0.map(|_| ())
+    }
+
+    /// Project names visible to the user.
+    pub async fn list_projects(&self) -> Result<Vec<String>, ApiError> {
+        let request = get("/apiops/projects/".to_string());
+        let items: Vec<ProjectItem> = self.inner.fetch_list(&request).await?;
+        Ok(items.into_iter().filter_map(|p| p.name).collect())
+    }
+
+    /// Connections of one type in a project (secrets null).
+    pub async fn list_connections(
+        &self,
+        project: &str,
+        kind: &str,
+    ) -> Result<Vec<Connection>, ApiError> {
+        let path = format!("{}?type={}", connections_path(project), segment(kind));
+        let request = get(path);
+        let items: Vec<RawObject> = self.inner.fetch_list(&request).await?;
+        items
+            .into_iter()
+            .map(|raw| {
+                wire::decode_connection(raw, Some(kind))
+                    .map_err(|e| invalid_response(&request, &e.to_string()))
+            })
+            .collect()
+    }
+
+    /// One connection by name; `None` when it does not exist.
+    pub async fn get_connection(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<Connection>, ApiError> {
+        let request = get(connection_path(project, name));
+        let items: Vec<RawObject> = match self.inner.fetch_list(&request).await {
+            Ok(items) => items,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(raw) = items.into_iter().next() else {
+            return Ok(None);
+        };
+        wire::decode_connection(raw, None)
+            .map(Some)
+            .map_err(|e| invalid_response(&request, &e.to_string()))
+    }
+
+    /// POST a new connection. A create retried after a lost answer may meet
+    /// "already exists" ([`ApiError::is_already_exists`]); the caller re-reads.
+    pub async fn create_connection(
+        &self,
+        project: &str,
+        connection: &Connection,
+    ) -> Result<DeploymentResult, ApiError> {
+        let path = connection_path(project, &connection.name);
+        self.inner.mutate(Method::POST, path, connection).await
+    }
+
+    /// PUT a connection at `path_name` (the current name; the body may carry a new one).
+    pub async fn update_connection(
+        &self,
+        project: &str,
+        path_name: &str,
+        connection: &Connection,
+    ) -> Result<DeploymentResult, ApiError> {
+        let path = connection_path(project, path_name);
+        self.inner.mutate(Method::PUT, path, connection).await
+    }
+
+    /// DELETE a connection. A delete retried after a lost answer that meets "was not
+    /// found" succeeded earlier: it reports success with no environments.
+    pub async fn delete_connection(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<DeploymentResult, ApiError> {
+        let request = Request {
+            method: Method::DELETE,
+            path: connection_path(project, name),
+            payload: Payload::None,
+            authenticated: true,
+        };
+        match self.inner.send(&request).await {
+            (Ok(reply), _) => self.inner.deployment(&request, &reply),
+            (Err(e), attempts) if attempts > 1 && e.is_not_found() => {
+                tracing::debug!(path = %request.path, "retried delete found nothing left to delete");
+                Ok(DeploymentResult {
+                    success: true,
+                    environments: Vec::new(),
+                })
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
+}
+
+fn get(path: String) -> Request {
+    Request {
+        method: Method::GET,
+        path,
+        payload: Payload::None,
+        authenticated: true,
+    }
+}
+
+fn invalid_response(request: &Request, why: &str) -> ApiError {
+    ApiError::local(
+        request.method.as_str(),
+        &request.path,
+        "invalid_response",
+        format!("unexpected response body: {why}"),
+    )
+}
+
+/// `POST /apiops/auth/token` with the form-encoded client credentials.
+async fn fetch_token(
+    inner: &Inner,
+    username: String,
+    password: SecretString,
+) -> Result<SecretString, ApiError> {
+    let request = Request {
+        method: Method::POST,
+        path: "/apiops/auth/token".to_string(),
+        payload: Payload::Form(vec![
+            ("grant_type", SecretString::from("client_credentials")),
+            ("client_id", SecretString::from(username)),
+            ("client_secret", password),
+        ]),
+        authenticated: false,
+    };
+    let reply = inner.send(&request).await.0?;
+    let token: TokenResponse = serde_json::from_str(&reply.body)
+        .map_err(|e| invalid_response(&request, &wire::describe_json_error(&e).0))?;
+    Ok(SecretString::from(token.access_token))
+}
+
+impl Inner {
+    /// A list-shaped answer (list, get, projects), envelope checked.
+    async fn fetch_list<T: for<'de> Deserialize<'de>>(
+        &self,
+        request: &Request,
+    ) -> Result<Vec<T>, ApiError> {
+        let reply = self.send(request).await.0?;
+        let envelope: ResultEnvelope<T> = serde_json::from_str(&reply.body)
+            .map_err(|e| invalid_response(request, &wire::describe_json_error(&e).0))?;
+        envelope.outcome.check(request, reply.status)?;
+        Ok(envelope.result_list.unwrap_or_default())
+    }
+
+    /// POST or PUT of a connection body.
+    async fn mutate(
+        &self,
+        method: Method,
+        path: String,
+        connection: &Connection,
+    ) -> Result<DeploymentResult, ApiError> {
+        let request = Request {
+            method,
+            path,
+            payload: Payload::Json(wire::encode_request(connection)),
+            authenticated: true,
+        };
+        let reply = self.send(&request).await.0?;
+        self.deployment(&request, &reply)
+    }
+
+    /// The `deploymentResult` of a mutation answer. An empty or unreadable body after a
+    /// 2xx still means the write happened: success with no environments.
+    fn deployment(&self, request: &Request, reply: &Reply) -> Result<DeploymentResult, ApiError> {
+        let envelope: MutationEnvelope = match serde_json::from_str(&reply.body) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                if !reply.body.trim().is_empty() {
+                    tracing::warn!(path = %request.path, "unreadable mutation response: {}", wire::describe_json_error(&e));
+                }
+                MutationEnvelope::default()
+            }
+        };
+        envelope.outcome.check(request, reply.status)?;
+        Ok(envelope
+            .deployment_result
+            .map(DeploymentWire::into_result)
+            .unwrap_or(DeploymentResult {
+                success: true,
+                environments: Vec::new(),
+            }))
+    }
+
+    /// Sends a request with retries. Returns the outcome and the attempts made.
+    async fn send(&self, request: &Request) -> (Result<Reply, ApiError>, u32) {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self.attempt(request, attempt).await {
+                Ok(reply) if (200..300).contains(&reply.status) => {
+                    self.limit.record_success();
+                    return (Ok(reply), attempt);
+                }
+                Ok(reply) => self.failed_reply(request, &reply),
+                Err(error) => (error, None),
+            };
+            let (error, advertised) = error;
+            if !error.is_retryable() || attempt > self.retries {
+                return (Err(error), attempt);
+            }
+            let wait = advertised.unwrap_or_else(|| self.backoff.delay(attempt));
+            tracing::warn!(
+                method = %request.method,
+                path = %request.path,
+                "{}; retry {attempt}/{} in {}",
+                error.error,
+                self.retries,
+                humantime::format_duration(Duration::from_millis(wait.as_millis() as u64))
+            );
+            self.stats.record_retry();
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The error of a non-2xx answer and, for a 429, the wait it advertises (and a
+    /// lower concurrency for the run).
+    fn failed_reply(&self, request: &Request, reply: &Reply) -> (ApiError, Option<Duration>) {
+        let error = ApiError::from_response(
+            request.method.as_str(),
+            &request.path,
+            reply.status,
+            &reply.body,
+        );
+        if reply.status != StatusCode::TOO_MANY_REQUESTS.as_u16() {
+            return (error, None);
+        }
+        self.stats.record_rate_limited();
+        self.limit.lower();
+        let seconds = reply
+            .retry_after
+            .or_else(|| ErrorEnvelope::parse(&reply.body).retry_after_seconds());
+        (error, seconds.map(advertised_wait))
+    }
+
+    /// One attempt, inside a slot of the shared limit.
+    async fn attempt(&self, request: &Request, attempt: u32) -> Result<Reply, ApiError> {
+        let _slot = self.limit.acquire().await;
+        self.stats.record_attempt();
+        let started = Instant::now();
+        let result = self.exchange(request).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(reply) => tracing::debug!(
+                method = %request.method, path = %request.path, status = reply.status,
+                elapsed_ms, attempt, "api request"
+            ),
+            Err(e) => tracing::debug!(
+                method = %request.method, path = %request.path, error = %e.error,
+                elapsed_ms, attempt, "api request failed"
+            ),
+        }
+        result
+    }
+
+    /// Sends once and reads the whole answer within the timeout.
+    async fn exchange(&self, request: &Request) -> Result<Reply, ApiError> {
+        let url = format!("{}{}", self.server, request.path);
+        let mut builder = self
+            .http
+            .request(request.method.clone(), url)
+            .timeout(self.timeout)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if request.authenticated {
+            builder = builder.bearer_auth(self.token.expose_secret());
+        }
+        builder = match &request.payload {
+            Payload::None => builder,
+            Payload::Json(text) => builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(text.clone()),
+            Payload::Form(fields) => {
+                let exposed: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(k, v)| (*k, v.expose_secret()))
+                    .collect();
+                builder.form(&exposed)
+            }
+        };
+        let transport = |e: reqwest::Error| self.transport_error(request, &e);
+        let response = builder.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let retry_after = retry_after_header(&response);
+        let body = response.text().await.map_err(transport)?;
+        Ok(Reply {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
+    fn transport_error(&self, request: &Request, error: &reqwest::Error) -> ApiError {
+        let (code, description) = if error.is_timeout() {
+            (
+                "timeout",
+                format!(
+                    "timed out after {}",
+                    humantime::format_duration(self.timeout)
+                ),
+            )
+        } else {
+            ("connection", describe_transport_error(error))
+        };
+        ApiError::local(request.method.as_str(), &request.path, code, description)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_are_normalised() {
+        for raw in [
+            "http://h:1",
+            "http://h:1/",
+            "http://h:1/apiops",
+            "http://h:1/apiops/",
+        ] {
+            assert_eq!(normalise_server(raw).unwrap().0, "http://h:1");
+        }
+        assert!(normalise_server("h:1").is_err());
+        assert!(normalise_server("ftp://h").is_err());
+    }
+
+    #[test]
+    fn paths_end_with_a_slash_and_encode_names() {
+        assert_eq!(
+            connection_path("My Project", "a/b c"),
+            "/apiops/projects/My%20Project/connections/a%2Fb%20c/"
+        );
+        assert_eq!(connections_path("P"), "/apiops/projects/P/connections/");
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback() {
+        let (_, remote) = normalise_server("http://apinizer.example.com").unwrap();
+        let err = check_transport(&remote, false).unwrap_err();
+        assert_eq!(err.error, "insecure_http");
+        assert!(err.to_string().contains("--allow-insecure-http"));
+        assert!(check_transport(&remote, true).is_ok());
+        for local in ["http://localhost:1", "http://127.0.0.2", "http://[::1]:8"] {
+            let (_, url) = normalise_server(local).unwrap();
+            assert!(check_transport(&url, false).is_ok(), "{local}");
+        }
+        let (_, tls) = normalise_server("https://apinizer.example.com").unwrap();
+        assert!(check_transport(&tls, false).is_ok());
+    }
+
+    #[test]
+    fn deployment_results_default_to_success() {
+        let wire: MutationEnvelope = serde_json::from_str(
+            r#"{"success":true,"deploymentResult":{"deploymentResults":[{"environmentName":"prod","success":false,"message":"down"}]}}"#,
+        )
+        .unwrap();
+        let result = wire.deployment_result.unwrap().into_result();
+        assert!(!result.success);
+        assert_eq!(result.environments[0].environment_name, "prod");
+    }
+}

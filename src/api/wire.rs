@@ -1,0 +1,314 @@
+//! The wire codec: the only place that knows how connections are spelled on the wire.
+//!
+//! - The discriminator `type` comes first, then `name`, then the fields.
+//! - Elasticsearch's access mode (`accessType` in the model, catalog `wire_name: type`)
+//!   is a SECOND `type` key, written last; serde cannot build such an object, so request
+//!   bodies are hand-built JSON text.
+//! - Responses are decoded keeping duplicate keys ([`RawObject`]): a `type` whose value
+//!   is a discriminator is the discriminator, any other `type` is the field whose wire
+//!   name is `type`.
+//! - Kafka `propertiesMap` values sent as numbers or booleans become strings.
+//! - Keys the catalog does not know for the type (`id`, `projectId`, ...) are dropped.
+
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalog::catalog;
+use crate::model::{Body, Connection};
+
+/// The key of the discriminator, and of fields whose wire name collides with it.
+const TYPE_KEY: &str = "type";
+
+/// A JSON object as it arrived: every entry in order, duplicate keys kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawObject(pub Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for RawObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RawObjectVisitor)
+    }
+}
+
+struct RawObjectVisitor;
+
+impl<'de> Visitor<'de> for RawObjectVisitor {
+    type Value = RawObject;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawObject, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((key, value)) = map.next_entry::<String, Value>()? {
+            entries.push((key, value));
+        }
+        Ok(RawObject(entries))
+    }
+}
+
+/// Why a body could not be read as a connection. Never holds a field value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// The request body of a connection, secrets included. The text goes straight into a
+/// request; it must never be logged.
+pub fn encode_request(connection: &Connection) -> String {
+    encode_body(
+        &connection.kind,
+        &connection.name,
+        &connection.expose_body(),
+    )
+}
+
+/// Encodes a model-form body as wire JSON text: `type`, `name`, the fields (wire
+/// names), and last any field whose wire name is `type` (elasticsearch access mode).
+pub fn encode_body(kind: &str, name: &str, body: &Body) -> String {
+    let mut entries: Vec<(&str, &Value)> = Vec::with_capacity(body.len() + 2);
+    let kind_value = Value::String(kind.to_string());
+    let name_value = Value::String(name.to_string());
+    entries.push((TYPE_KEY, &kind_value));
+    entries.push(("name", &name_value));
+    let mut last = Vec::new();
+    for (field, value) in body {
+        match wire_name(kind, field) {
+            Some(TYPE_KEY) if value.is_null() => {}
+            Some(TYPE_KEY) => last.push((TYPE_KEY, value)),
+            Some(renamed) => entries.push((renamed, value)),
+            None => entries.push((field.as_str(), value)),
+        }
+    }
+    entries.extend(last);
+    object_text(&entries)
+}
+
+/// Hand-built JSON object text, so that a key may appear twice.
+pub fn object_text(entries: &[(&str, &Value)]) -> String {
+    let parts: Vec<String> = entries
+        .iter()
+        .map(|(key, value)| format!("{}:{}", json_text(&Value::from(*key)), json_text(value)))
+        .collect();
+    format!("{{{}}}", parts.join(","))
+}
+
+/// Compact JSON text of any serialisable value.
+pub fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).expect("JSON values always serialise")
+}
+
+/// The wire name of a model field, when it differs.
+fn wire_name(kind: &str, field: &str) -> Option<&'static str> {
+    catalog().field(kind, field)?.wire_name.as_deref()
+}
+
+/// The model field whose wire name is `key` (elasticsearch `type` -> `accessType`).
+fn model_name_for_wire(kind: &str, key: &str) -> Option<&'static str> {
+    catalog()
+        .all_fields(kind)
+        .find(|(_, spec)| spec.wire_name.as_deref() == Some(key))
+        .map(|(name, _)| name)
+}
+
+/// Whether the type knows this response key (a field, or a field's response name).
+fn is_known_key(kind: &str, key: &str) -> bool {
+    catalog()
+        .all_fields(kind)
+        .any(|(name, spec)| name == key || spec.response_name.as_deref() == Some(key))
+}
+
+/// Whether a value is one of the 14 discriminators.
+fn is_discriminator(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|s| catalog().connection_type(s).is_some())
+}
+
+/// Splits a wire object into (kind, name, model-form body with secrets still inline).
+/// `kind_hint` is the list's `?type=`, used when the discriminator is missing.
+pub fn decode_object(
+    raw: RawObject,
+    kind_hint: Option<&str>,
+) -> Result<(String, String, Body), DecodeError> {
+    let kind = find_kind(&raw, kind_hint)?;
+    let mut name = None;
+    let mut body = Body::new();
+    let mut discriminator_seen = false;
+    for (key, value) in raw.0 {
+        if key == TYPE_KEY && !discriminator_seen && value.as_str() == Some(kind.as_str()) {
+            discriminator_seen = true;
+        } else if key == "name" {
+            name = value.as_str().map(str::to_string);
+        } else if let Some(field) = model_name_for_wire(&kind, &key) {
+            body.insert(field.to_string(), value);
+        } else if key != TYPE_KEY && is_known_key(&kind, &key) {
+            body.insert(key, value);
+        } else {
+            tracing::trace!(key = %key, kind = %kind, "ignoring a key unknown to the type");
+        }
+    }
+    let name = name.ok_or_else(|| DecodeError(format!("a {kind} connection without a name")))?;
+    normalise_map_values(&kind, &mut body);
+    Ok((kind, name, body))
+}
+
+/// The discriminator of an object: the first `type` that names a connection type, or
+/// the hint.
+fn find_kind(raw: &RawObject, kind_hint: Option<&str>) -> Result<String, DecodeError> {
+    let from_body = raw
+        .0
+        .iter()
+        .find(|(key, value)| key == TYPE_KEY && is_discriminator(value))
+        .and_then(|(_, value)| value.as_str());
+    from_body
+        .or(kind_hint)
+        .map(str::to_string)
+        .ok_or_else(|| DecodeError("a connection without a known `type`".to_string()))
+}
+
+/// Map values sent as numbers or booleans (kafka `propertiesMap` `value`) become
+/// strings, as the catalog's MapValue says.
+fn normalise_map_values(kind: &str, body: &mut Body) {
+    for (field, spec) in catalog().all_fields(kind) {
+        let Some(value_spec) = spec.values.as_deref() else {
+            continue;
+        };
+        let Some(Value::Object(map)) = body.get_mut(field) else {
+            continue;
+        };
+        let string_fields: Vec<&str> = value_spec
+            .object_spec()
+            .map(|o| {
+                o.fields
+                    .iter()
+                    .filter(|(_, f)| f.kind == crate::catalog::Kind::String)
+                    .map(|(n, _)| n.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for entry in map.values_mut() {
+            for name in &string_fields {
+                if let Some(slot) = entry.get_mut(*name) {
+                    stringify_scalar(slot);
+                }
+            }
+        }
+    }
+}
+
+fn stringify_scalar(slot: &mut Value) {
+    if matches!(slot, Value::Number(_) | Value::Bool(_)) {
+        *slot = Value::String(slot.to_string());
+    }
+}
+
+/// Decodes a response object into a connection; secrets it carries go to `secrets`.
+pub fn decode_connection(
+    raw: RawObject,
+    kind_hint: Option<&str>,
+) -> Result<Connection, DecodeError> {
+    let (kind, name, body) = decode_object(raw, kind_hint)?;
+    Ok(Connection::from_body(&kind, &name, body, false))
+}
+
+/// Parses JSON text whose top level is an object, keeping duplicate keys. The error
+/// names the place only, never the content (a body may hold secrets).
+pub fn parse_object(text: &str) -> Result<RawObject, DecodeError> {
+    serde_json::from_str(text).map_err(|e| describe_json_error(&e))
+}
+
+/// A JSON error by category and place, without the offending text.
+pub fn describe_json_error(error: &serde_json::Error) -> DecodeError {
+    let category = match error.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "malformed JSON",
+        serde_json::error::Category::Data => "unexpected JSON shape",
+        serde_json::error::Category::Eof => "truncated JSON",
+    };
+    DecodeError(format!(
+        "{category} at line {} column {}",
+        error.line(),
+        error.column()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(v: Value) -> Body {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn elasticsearch_writes_two_type_keys_discriminator_first() {
+        let fields = body(json!({"accessType": "READ", "administrate": true}));
+        let text = encode_body("elasticsearch", "es", &fields);
+        assert_eq!(
+            text,
+            r#"{"type":"elasticsearch","name":"es","administrate":true,"type":"READ"}"#
+        );
+    }
+
+    #[test]
+    fn elasticsearch_round_trips_through_duplicate_keys() {
+        let text = r#"{"type":"elasticsearch","name":"es","id":"x","administrate":true,"type":"READ_WRITE"}"#;
+        let (kind, name, fields) = decode_object(parse_object(text).unwrap(), None).unwrap();
+        assert_eq!((kind.as_str(), name.as_str()), ("elasticsearch", "es"));
+        assert_eq!(
+            fields,
+            body(json!({"administrate": true, "accessType": "READ_WRITE"}))
+        );
+    }
+
+    #[test]
+    fn a_lone_access_type_uses_the_list_hint() {
+        let text = r#"{"name":"es","type":"READ"}"#;
+        let (kind, _, fields) =
+            decode_object(parse_object(text).unwrap(), Some("elasticsearch")).unwrap();
+        assert_eq!(kind, "elasticsearch");
+        assert_eq!(fields["accessType"], "READ");
+        let missing = decode_object(parse_object(text).unwrap(), None);
+        assert!(missing.is_err());
+    }
+
+    #[test]
+    fn kafka_ids_are_kept_and_map_values_become_strings() {
+        let text = r#"{"type":"kafka","name":"k","keyStoreId":"ks-1","trustStoreName":"ts",
+            "propertiesMap":{"max.block.ms":{"value":3000,"valueType":"INTEGER"}}}"#;
+        let c = decode_connection(parse_object(text).unwrap(), None).unwrap();
+        assert_eq!(c.fields["keyStoreId"], "ks-1");
+        assert_eq!(c.fields["trustStoreName"], "ts");
+        assert_eq!(c.fields["propertiesMap"]["max.block.ms"]["value"], "3000");
+    }
+
+    #[test]
+    fn secrets_land_in_secrets_and_encode_back() {
+        let text = r#"{"type":"email","name":"m","host":"h","password":"canary-pw"}"#;
+        let c = decode_connection(parse_object(text).unwrap(), None).unwrap();
+        assert!(c.fields["password"].is_null());
+        assert!(!format!("{c:?}").contains("canary-pw"));
+        assert_eq!(
+            encode_request(&c),
+            r#"{"type":"email","name":"m","host":"h","password":"canary-pw"}"#
+        );
+    }
+
+    #[test]
+    fn json_errors_never_echo_content() {
+        let err = parse_object(r#"{"password": "canary-secret" oops}"#).unwrap_err();
+        assert!(!err.0.contains("canary"));
+        assert!(err.0.contains("line 1"));
+    }
+}

@@ -1,0 +1,106 @@
+//! Helpers shared by the api_* and sandbox_* integration tests: an in-process sandbox on
+//! a free loopback port and a client for it.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::time::Duration;
+
+use apinizer_gitops::api::{Auth, Backoff, Client, ClientConfig};
+use apinizer_gitops::model::Connection;
+use apinizer_gitops::sandbox::{self, RunningSandbox, SandboxConfig};
+use secrecy::SecretString;
+use serde_json::Value;
+
+/// The project every test sandbox has.
+pub const PROJECT: &str = "Payments";
+
+/// A sandbox config on a free port with the test project.
+pub fn sandbox_config() -> SandboxConfig {
+    SandboxConfig {
+        listen: "127.0.0.1:0".into(),
+        projects: vec![PROJECT.into()],
+        ..SandboxConfig::default()
+    }
+}
+
+/// Starts a sandbox.
+pub async fn start(config: SandboxConfig) -> RunningSandbox {
+    sandbox::start(config).await.expect("sandbox starts")
+}
+
+/// A client configuration for a sandbox (bearer token).
+pub fn client_config(sandbox: &RunningSandbox) -> ClientConfig {
+    ClientConfig {
+        server: sandbox.url.clone(),
+        auth: Auth::Token(SecretString::from(sandbox.token.clone())),
+        parallelism: 4,
+        timeout: Duration::from_secs(5),
+        retries: 4,
+        ca_cert: None,
+        insecure_skip_tls_verify: false,
+        allow_insecure_http: false,
+    }
+}
+
+/// A short backoff, so that retried tests stay fast.
+pub fn fast_backoff() -> Backoff {
+    Backoff {
+        base: Duration::from_millis(5),
+    }
+}
+
+/// A connected client for a configuration, with the short backoff.
+pub async fn connect(config: ClientConfig) -> Client {
+    Client::connect_with(config, fast_backoff())
+        .await
+        .expect("client connects")
+}
+
+/// A connection from a JSON object of model-form fields (secrets split off).
+pub fn connection(kind: &str, name: &str, fields: Value) -> Connection {
+    let body = fields.as_object().expect("an object").clone();
+    Connection::from_body(kind, name, body, false)
+}
+
+/// A valid email connection with a secret password.
+pub fn email(name: &str, password: &str) -> Connection {
+    connection(
+        "email",
+        name,
+        serde_json::json!({
+            "host": "smtp.example.com", "port": 587, "auth": true,
+            "username": "alerts@example.com", "password": password,
+        }),
+    )
+}
+
+/// Raw HTTP for what the client never sends.
+pub fn raw_http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// A connection of the test project that must exist.
+pub async fn fetch(client: &Client, name: &str) -> Connection {
+    client
+        .get_connection(PROJECT, name)
+        .await
+        .expect("GET succeeds")
+        .expect("the connection exists")
+}
+
+/// A default sandbox and a client for it.
+pub async fn started() -> (RunningSandbox, Client) {
+    let sandbox = start(sandbox_config()).await;
+    let client = connect(client_config(&sandbox)).await;
+    (sandbox, client)
+}
+
+/// Creates a connection in the test project; it must succeed.
+pub async fn create(
+    client: &Client,
+    connection: &Connection,
+) -> apinizer_gitops::api::DeploymentResult {
+    client
+        .create_connection(PROJECT, connection)
+        .await
+        .expect("create succeeds")
+}

@@ -1,0 +1,131 @@
+//! The committed JSON Schema matches what the catalog generates, and every example file
+//! (ours and the docs examples expected to pass) validates against it.
+
+use std::path::{Path, PathBuf};
+
+use apinizer_gitops::desired::yaml::parse_documents;
+use apinizer_gitops::schema::connections_schema_text;
+use assert_cmd::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn committed_schema_matches_the_catalog() {
+    let path = repo().join("schemas/connections.schema.json");
+    let generated = format!("{}\n", connections_schema_text());
+    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "schemas/connections.schema.json differs from what the catalog generates; \
+         regenerate it with `UPDATE_SCHEMAS=1 cargo test --test schema` and commit it"
+    );
+}
+
+#[test]
+fn schema_command_prints_the_schema() {
+    let output = Command::cargo_bin("apinizer-gitops")
+        .unwrap()
+        .arg("schema")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(printed, format!("{}\n", connections_schema_text()));
+}
+
+fn validator() -> jsonschema::Validator {
+    let schema: serde_json::Value = serde_json::from_str(&connections_schema_text()).unwrap();
+    jsonschema::validator_for(&schema).expect("the schema compiles")
+}
+
+/// Every document of a YAML file as JSON, through the loader's own YAML tree.
+fn documents(file: &Path) -> Vec<serde_json::Value> {
+    let bytes = std::fs::read(file).unwrap();
+    parse_documents(&bytes)
+        .unwrap_or_else(|e| panic!("{}: {e:?}", file.display()))
+        .iter()
+        .map(|d| d.to_json())
+        .collect()
+}
+
+fn assert_valid(validator: &jsonschema::Validator, file: &Path) {
+    for document in documents(file) {
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
+    }
+}
+
+fn yaml_files(folder: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(yaml_files(&path));
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn examples_validate_against_the_schema() {
+    let validator = validator();
+    let files = yaml_files(&repo().join("examples/connections"));
+    assert!(files.len() >= 4);
+    for file in files {
+        assert_valid(&validator, &file);
+    }
+}
+
+#[test]
+fn docs_examples_expected_ok_validate_against_the_schema() {
+    let folder = repo().join("../shared/reference/docs-examples");
+    let Ok(expect) = std::fs::read_to_string(folder.join("EXPECT.tsv")) else {
+        eprintln!("note: {} is absent; skipping", folder.display());
+        return;
+    };
+    let validator = validator();
+    let ok_files = expect
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            Some((cols.next()?, cols.next()?))
+        })
+        .filter(|(_, expect)| *expect == "ok");
+    for (file, _) in ok_files {
+        assert_valid(&validator, &folder.join(file));
+    }
+}
+
+#[test]
+fn schema_rejects_what_the_loader_rejects() {
+    let validator = validator();
+    let bad = [
+        r#"{"project": "P", "connections": [{"type": "email", "name": "m", "host": "h", "auth": true, "username": "u"}]}"#,
+        r#"{"project": "P", "connections": [{"type": "email", "name": "m", "host": "h", "prot": 1}]}"#,
+        r#"{"project": "P", "connections": [{"type": "email", "name": "m", "host": "h", "password": "literal"}]}"#,
+        r#"{"project": "P", "connections": [{"type": "ftp", "name": "f", "host": "h", "username": "u", "password": "${env:P}", "protocol": "FTPS"}]}"#,
+        r#"{"project": "P", "connections": [{"type": "database", "name": "d", "dbType": "POSTGRES", "jdbcUrl": "j"}]}"#,
+        r#"{"project": "P", "colections": []}"#,
+    ];
+    for text in bad {
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert!(!validator.is_valid(&value), "accepted: {text}");
+    }
+    let good: serde_json::Value = serde_json::from_str(
+        r#"{"project": "P", "connections": [{"type": "database", "name": "d", "dbType": "POSTGRES", "jdbcUrl": "j", "useCredentials": false, "maxPoolSize": "${env:POOL}"}]}"#,
+    )
+    .unwrap();
+    assert!(validator.is_valid(&good));
+}
