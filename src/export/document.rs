@@ -259,12 +259,18 @@ fn field_label(connection: &Connection, pointer: &str) -> String {
 
 /// `<PROJECT>_<CONNECTION>_<FIELD>` in upper snake case: camelCase words split,
 /// every other non-alphanumeric character becomes `_`.
+/// A name that would start with a digit gets a leading `_` (a shell variable cannot).
 pub fn variable_name(project: &str, connection: &str, field: &str) -> String {
-    [project, connection, field]
+    let name = [project, connection, field]
         .iter()
         .map(|part| upper_snake(part))
         .collect::<Vec<_>>()
-        .join("_")
+        .join("_");
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{name}")
+    } else {
+        name
+    }
 }
 
 fn upper_snake(text: &str) -> String {
@@ -315,6 +321,9 @@ mod tests {
             variable_name("my.proj", "esLogs", "caKeystoreFilePass"),
             "MY_PROJ_ES_LOGS_CA_KEYSTORE_FILE_PASS"
         );
+        let name = variable_name("2024 ops", "x", "password");
+        assert_eq!(name, "_2024_OPS_X_PASSWORD");
+        assert!(crate::refs::is_variable_name(&name));
     }
 
     #[test]
