@@ -148,3 +148,24 @@ pub fn assert_no_canary(what: &str, text: &str) {
         }
     }
 }
+
+impl Server {
+    /// A client for this sandbox with a short backoff (tests stay fast).
+    pub fn client(&self) -> apinizer_gitops::api::Client {
+        let config = apinizer_gitops::api::ClientConfig {
+            server: self.sandbox.url.clone(),
+            auth: apinizer_gitops::api::Auth::Token(self.sandbox.token.clone().into()),
+            parallelism: 4,
+            timeout: std::time::Duration::from_secs(5),
+            retries: 4,
+            ca_cert: None,
+            insecure_skip_tls_verify: false,
+            allow_insecure_http: false,
+        };
+        let backoff = apinizer_gitops::api::Backoff {
+            base: std::time::Duration::from_millis(5),
+        };
+        self.block_on(apinizer_gitops::api::Client::connect_with(config, backoff))
+            .expect("client connects")
+    }
+}
