@@ -22,6 +22,23 @@ async fn healthcheck_and_projects() {
         .await
         .unwrap();
     assert_eq!(text, "OK");
+
+    let hello = format!("{}/apiops/test/hello/World", sandbox.url);
+    let greeting = raw_http()
+        .get(&hello)
+        .bearer_auth(&sandbox.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(greeting.text().await.unwrap(), "Hello World");
+    let anonymous = raw_http().get(&hello).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let unknown = raw_http()
+        .get(format!("{}/apiops/nothing/", sandbox.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
 }
 
 #[tokio::test]
@@ -343,6 +360,16 @@ async fn server_url_forms_and_transport_rules() {
     assert!(
         err.to_string()
             .contains("cannot read --ca-cert /nonexistent/ca.pem"),
+        "{err}"
+    );
+
+    let not_pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(not_pem.path(), "not a certificate").unwrap();
+    let mut garbage = client_config(&sandbox);
+    garbage.ca_cert = Some(not_pem.path().to_path_buf());
+    let err = Client::connect(garbage).await.unwrap_err();
+    assert!(
+        err.to_string().contains("holds no PEM certificate"),
         "{err}"
     );
 }

@@ -258,6 +258,12 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client, ApiError> {
                 format!("--ca-cert {} is not a PEM certificate: {e}", path.display()),
             )
         })?;
+        if certs.is_empty() {
+            return Err(ApiError::config(
+                "ca_cert",
+                format!("--ca-cert {} holds no PEM certificate", path.display()),
+            ));
+        }
         builder = builder.tls_certs_merge(certs);
     }
     if config.insecure_skip_tls_verify {
@@ -556,7 +562,7 @@ impl Inner {
                 return (Err(error), attempt);
             }
             let wait = advertised.unwrap_or_else(|| self.backoff.delay(attempt));
-            tracing::warn!(
+            tracing::debug!(
                 method = %request.method,
                 path = %request.path,
                 "{}; retry {attempt}/{} in {}",
@@ -701,6 +707,24 @@ mod tests {
         }
         let (_, tls) = normalise_server("https://apinizer.example.com").unwrap();
         assert!(check_transport(&tls, false).is_ok());
+    }
+
+    #[test]
+    fn a_failure_envelope_is_an_error_despite_200() {
+        let request = get("/apiops/projects/".to_string());
+        let envelope: ResultEnvelope<ProjectItem> = serde_json::from_str(
+            r#"{"status":"FAILURE","error":"forbidden","error_description":"No role"}"#,
+        )
+        .unwrap();
+        let err = envelope.outcome.check(&request, 200).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GET /apiops/projects/: 200 forbidden: No role"
+        );
+        let ok: ResultEnvelope<ProjectItem> =
+            serde_json::from_str(r#"{"status":"SUCCESS","resultList":null}"#).unwrap();
+        assert!(ok.outcome.check(&request, 200).is_ok());
+        assert!(ok.result_list.is_none());
     }
 
     #[test]

@@ -174,7 +174,7 @@ impl AdaptiveLimit {
                 }
             }
         }
-        tracing::warn!(limit = self.current(), "rate limited: lowering concurrency");
+        tracing::info!(limit = self.current(), "rate limited: lowering concurrency");
     }
 
     /// A request succeeded: after enough of them, give one slot back.

@@ -362,6 +362,10 @@ fn validate(connection: &Connection) -> Result<(), Failure> {
         if let Some(message) = value.and_then(|v| enum_problem(spec, v)) {
             problems.push((field.to_string(), message));
         }
+        if let Some(Value::Object(map)) = value {
+            let missing = spec.required_keys.iter().filter(|k| !map.contains_key(*k));
+            problems.extend(missing.map(|k| (format!("{field}.{k}"), "is required".to_string())));
+        }
     }
     let rules = catalog()
         .connection_type(kind)
@@ -521,6 +525,22 @@ mod tests {
         let err = store().create("P", "s", c).unwrap_err();
         assert_eq!(err.validation[0].0, "syslogSeverity");
         assert!(err.validation[0].1.starts_with("LOUD is not one of"));
+    }
+
+    #[test]
+    fn required_map_keys_are_checked() {
+        let body =
+            json!({"topicName": "t", "propertiesMap": {"bootstrap.servers": {"value": "b"}}});
+        let c = Connection::from_body("kafka", "k", body.as_object().unwrap().clone(), false);
+        let err = store().create("P", "k", c).unwrap_err();
+        let fields: Vec<&str> = err.validation.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "propertiesMap.key.serializer",
+                "propertiesMap.value.serializer"
+            ]
+        );
     }
 
     #[test]
