@@ -104,7 +104,12 @@ impl Server {
 
     /// The binary, pointed at this sandbox with its token, with a clean APINIZER_* env.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::cargo_bin("apinizer-gitops").unwrap();
+        Command::from_std(self.process())
+    }
+
+    /// The same as a plain process (to spawn and kill).
+    pub fn process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("apinizer-gitops"));
         for name in [
             "APINIZER_URL",
             "APINIZER_TOKEN",
@@ -167,5 +172,74 @@ impl Server {
         };
         self.block_on(apinizer_gitops::api::Client::connect_with(config, backoff))
             .expect("client connects")
+    }
+}
+
+impl Server {
+    /// The binary with the examples' variables (canary secrets) set.
+    pub fn command_with_example_env(&self) -> Command {
+        let mut cmd = self.command();
+        cmd.envs(example_variables());
+        cmd
+    }
+
+    /// `plan -f examples`: its stdout; panics when it fails.
+    pub fn plan_examples(&self) -> String {
+        let output = self
+            .command_with_example_env()
+            .arg("plan")
+            .arg("-f")
+            .arg(examples_dir())
+            .output()
+            .unwrap();
+        let stdout = text(&output.stdout);
+        let stderr = text(&output.stderr);
+        assert!(output.status.success(), "plan failed:\n{stdout}\n{stderr}");
+        assert_no_canary("plan stdout", &stdout);
+        assert_no_canary("plan stderr", &stderr);
+        stdout
+    }
+
+    /// `apply --auto-approve -f examples`: exit code, stdout, stderr (canary-checked).
+    pub fn apply_examples(&self) -> (i32, String, String) {
+        let output = self
+            .command_with_example_env()
+            .args(["apply", "--auto-approve", "-f"])
+            .arg(examples_dir())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+        assert_no_canary("apply stdout", &stdout);
+        assert_no_canary("apply stderr", &stderr);
+        (output.status.code().unwrap_or(-1), stdout, stderr)
+    }
+
+    /// Every desired example is on the server exactly once, with its desired type.
+    pub fn assert_holds_examples_once(&self) {
+        for (project, desired) in examples_as_seed() {
+            let held: Vec<Connection> = self
+                .snapshot(&project)
+                .into_iter()
+                .filter(|c| c.name.eq_ignore_ascii_case(&desired.name))
+                .collect();
+            assert_eq!(
+                held.len(),
+                1,
+                "{project}/{} held {} times",
+                desired.name,
+                held.len()
+            );
+            assert_eq!(held[0].kind, desired.kind);
+        }
+    }
+}
+
+impl Server {
+    /// Every connection of the examples' projects, as seed for another sandbox.
+    pub fn snapshot_all(&self) -> Vec<(String, Connection)> {
+        example_projects()
+            .into_iter()
+            .flat_map(|p| self.snapshot(&p).into_iter().map(move |c| (p.clone(), c)))
+            .collect()
     }
 }
