@@ -54,7 +54,6 @@ pub fn connections_schema() -> Value {
     }
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://github.com/apinizer-gitops/schemas/connections.schema.json",
         "title": "apinizer-gitops desired-state document",
         "description": "One project's desired connections. Generated from the connection-type catalog; do not edit.",
         "type": "object",

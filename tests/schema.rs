@@ -1,15 +1,15 @@
 //! The committed JSON Schema matches what the catalog generates, and every example file
 //! (ours and the docs examples expected to pass) validates against it.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use apinizer_gitops::desired::yaml::parse_documents;
 use apinizer_gitops::schema::connections_schema_text;
 use assert_cmd::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{docs_examples_dir, expectations, repo, yaml_files};
 
 #[test]
 fn committed_schema_matches_the_catalog() {
@@ -63,20 +63,6 @@ fn assert_valid(validator: &jsonschema::Validator, file: &Path) {
     }
 }
 
-fn yaml_files(folder: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(folder).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(yaml_files(&path));
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
-}
-
 #[test]
 fn examples_validate_against_the_schema() {
     let validator = validator();
@@ -89,20 +75,14 @@ fn examples_validate_against_the_schema() {
 
 #[test]
 fn docs_examples_expected_ok_validate_against_the_schema() {
-    let folder = repo().join("../shared/reference/docs-examples");
-    let Ok(expect) = std::fs::read_to_string(folder.join("EXPECT.tsv")) else {
-        eprintln!("note: {} is absent; skipping", folder.display());
+    let Some(folder) = docs_examples_dir() else {
+        eprintln!("note: shared/reference/docs-examples is absent; skipping");
         return;
     };
     let validator = validator();
-    let ok_files = expect
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let mut cols = l.split('\t');
-            Some((cols.next()?, cols.next()?))
-        })
-        .filter(|(_, expect)| *expect == "ok");
+    let ok_files = expectations(&folder)
+        .into_iter()
+        .filter(|(_, expect)| expect == "ok");
     for (file, _) in ok_files {
         assert_valid(&validator, &folder.join(file));
     }

@@ -309,12 +309,16 @@ fn invalid_inputs_name_the_problem_and_line() {
         ("duplicate field", with(EMAIL, &["host: other"]), 7, "duplicate key `host` (first written at line 5)"),
         ("duplicate name ignoring case", "project: P\nconnections:\n  - {type: graylog, name: Logs, hostname: h}\n  - {type: graylog, name: logs, hostname: h}\n".into(), 4, "duplicate connection name `logs` in project `P`: also defined at"),
         ("ignoreFields not a pointer", with(EMAIL, &["ignoreFields: [port]"]), 7, "`ignoreFields` entry `port` is not a JSON Pointer"),
+        ("ignoreFields unknown field", with(EMAIL, &["ignoreFields: [/prot]"]), 7, "did you mean `/port`"),
+        ("document ignoreFields unknown field", "project: P\nignoreFields: [/nope]\n".into(), 2, "`ignoreFields` entry `/nope` names no known field"),
         ("renamedFrom not a string", with(EMAIL, &["renamedFrom: [a]"]), 7, "`renamedFrom` must be a string"),
         ("invalid ignore glob", "project: P\nignore: ['[oops']\n".into(), 2, "invalid glob"),
         ("email additionalProperties type", with(EMAIL, &["additionalProperties: x"]), 7, "`additionalProperties` must be a list"),
         ("yaml syntax", "project: [P\nconnections: []\n".into(), 2, "invalid YAML"),
         ("tab indentation", "project: P\nconnections:\n\t- type: email\n".into(), 3, "invalid YAML"),
         ("only comments", "# nothing here\n".into(), 1, "no document"),
+        ("infinite number", with(&EMAIL[..3], &["port: .inf"]), 6, "non-finite float"),
+        ("huge integer", with(&EMAIL[..3], &["port: 99999999999999999999999"]), 6, "`port` must be an integer"),
     ];
     assert!(cases.len() >= 40);
     for (name, text, line, fragment) in cases {

@@ -4,9 +4,11 @@
 use std::collections::BTreeSet;
 
 use super::{EXIT_ERROR, OutputFormat, ValidateArgs};
+use crate::catalog::{Kind, catalog};
 use crate::desired::{self, LoadOptions, Loaded};
 use crate::diag::{self, Diagnostic};
-use crate::refs::{Env, ProcessEnv};
+use crate::model::Connection;
+use crate::refs::{Env, ProcessEnv, converts_to, references_in_connection};
 
 /// Runs `validate` and returns the exit code (0 valid, 1 invalid).
 pub fn run(args: &ValidateArgs) -> u8 {
@@ -18,7 +20,7 @@ pub fn run(args: &ValidateArgs) -> u8 {
         Ok(loaded) => {
             let mut diagnostics = loaded.warnings.clone();
             if args.check_env {
-                diagnostics.extend(missing_variables(&loaded, &ProcessEnv));
+                diagnostics.extend(environment_problems(&loaded, &ProcessEnv));
             }
             (Some(loaded), diagnostics)
         }
@@ -33,28 +35,61 @@ pub fn run(args: &ValidateArgs) -> u8 {
     if errors.is_empty() { 0 } else { EXIT_ERROR }
 }
 
-/// One error per variable that is referenced but not set (names only, never values).
-fn missing_variables(loaded: &Loaded, env: &dyn Env) -> Vec<Diagnostic> {
+/// One error per variable that is referenced but not set, and one per number or boolean
+/// field whose variable does not convert (names only, never values).
+fn environment_problems(loaded: &Loaded, env: &dyn Env) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
     let mut reported = BTreeSet::new();
     for project in loaded.state.projects.values() {
         for connection in &project.connections {
-            for name in crate::refs::references_in_connection(&connection.template) {
-                if env.var(&name).is_some() || !reported.insert(name.clone()) {
-                    continue;
-                }
+            let here = |message: String, hint: String| {
                 let source = &connection.source;
-                let error = Diagnostic::error(format!("environment variable `{name}` is not set"))
+                Diagnostic::error(message)
                     .at(&source.file, source.line, source.column)
                     .in_project(Some(&project.name))
                     .in_connection(Some(&connection.template.name))
-                    .with_hint(format!("export {name}=... before plan or apply"));
-                errors.push(error);
+                    .with_hint(hint)
+            };
+            for name in references_in_connection(&connection.template) {
+                if env.var(&name).is_none() && reported.insert(name.clone()) {
+                    let message = format!("environment variable `{name}` is not set");
+                    errors.push(here(
+                        message,
+                        format!("export {name}=... before plan or apply"),
+                    ));
+                }
+            }
+            for (field, variable, kind) in typed_references(&connection.template) {
+                if env.var(&variable).is_some_and(|v| !converts_to(&v, kind)) {
+                    let message = format!(
+                        "`{field}` takes ${{env:{variable}}}, whose value is not {} {}",
+                        if kind == Kind::Integer { "an" } else { "a" },
+                        kind.json_name()
+                    );
+                    errors.push(here(
+                        message,
+                        format!("set {variable} to a valid {}", kind.json_name()),
+                    ));
+                }
             }
         }
     }
     diag::sort(&mut errors);
     errors
+}
+
+/// Top-level number and boolean fields written as one whole reference:
+/// `(field, variable, kind)`.
+fn typed_references(template: &Connection) -> Vec<(String, String, Kind)> {
+    catalog()
+        .all_fields(&template.kind)
+        .filter(|(_, spec)| matches!(spec.kind, Kind::Integer | Kind::Number | Kind::Boolean))
+        .filter_map(|(field, spec)| {
+            let text = template.fields.get(field)?.as_str()?;
+            let variable = text.strip_prefix("${env:")?.strip_suffix('}')?;
+            Some((field.to_string(), variable.to_string(), spec.kind))
+        })
+        .collect()
 }
 
 fn print_json(errors: &[Diagnostic], warnings: &[Diagnostic]) {

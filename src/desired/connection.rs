@@ -59,11 +59,12 @@ pub(super) fn check_connection(
     let renamed_from = node
         .get("renamedFrom")
         .and_then(|n| scalar_string(n, "renamedFrom", &mut checker));
+    let kind = kind?;
+    let known: Vec<&str> = catalog().all_fields(kind).map(|(f, _)| f).collect();
     let ignore_fields = node
         .get("ignoreFields")
-        .map(|n| check_pointer_list(n, scope, checker.out))
+        .map(|n| check_pointer_list(n, &known, scope, checker.out))
         .unwrap_or_default();
-    let kind = kind?;
     let template = check_fields(node, entries, kind, &mut checker);
     let (name, name_location) = name?;
     Some(ParsedConnection {

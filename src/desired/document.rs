@@ -4,6 +4,7 @@
 use super::connection::{ParsedConnection, check_connection};
 use super::yaml::{Location, Node, NodeValue};
 use super::{Scope, check_pointer_list};
+use crate::catalog::catalog;
 use crate::diag::{Diagnostic, did_you_mean};
 
 /// The only accepted `apiVersion`.
@@ -75,7 +76,7 @@ pub(super) fn check_document(
             .and_then(|n| ignore_globs(n, scope, out)),
         ignore_fields: document
             .get("ignoreFields")
-            .map(|n| check_pointer_list(n, scope, out))
+            .map(|n| check_pointer_list(n, &all_field_names(), scope, out))
             .unwrap_or_default(),
         project,
         connections,
@@ -83,7 +84,20 @@ pub(super) fn check_document(
     })
 }
 
-const STRAY_HINT: &str = "every YAML file under the -f paths must be a desired-state file \
+/// Every field name of every type (a document-level `ignoreFields` covers them all).
+fn all_field_names() -> Vec<&'static str> {
+    let catalog = catalog();
+    let mut names: Vec<&'static str> = catalog
+        .types
+        .keys()
+        .flat_map(|kind| catalog.all_fields(kind).map(|(f, _)| f))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+const STRAY_HINT: &str = "Every YAML file under the -f paths must be a desired-state file \
      (`project:` and `connections:`); move other YAML files elsewhere";
 
 fn report_top_level_keys(entries: &[(Node, Node)], scope: &Scope, out: &mut Vec<Diagnostic>) {

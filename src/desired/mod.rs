@@ -15,8 +15,9 @@ pub mod yaml;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::diag::{self, Diagnostic};
+use crate::diag::{self, Diagnostic, did_you_mean};
 use crate::model::Connection;
+use crate::model::pointer_tokens;
 use crate::refs::references_in_connection;
 use document::{ParsedDocument, Setting};
 use yaml::{Location, Node};
@@ -167,19 +168,38 @@ impl Scope {
     }
 }
 
-/// `ignoreFields`: a list of JSON Pointers (`/port`, `/propertiesMap/acks/value`).
-fn check_pointer_list(node: &Node, scope: &Scope, out: &mut Vec<Diagnostic>) -> Vec<String> {
+/// `ignoreFields`: a list of JSON Pointers (`/port`, `/propertiesMap/acks/value`) whose
+/// first token is one of `known_fields`.
+fn check_pointer_list(
+    node: &Node,
+    known_fields: &[&str],
+    scope: &Scope,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<String> {
     let mut pointers = Vec::new();
     for (pointer, location) in document::string_list(node, "ignoreFields", scope, out) {
-        if pointer.starts_with('/') {
-            pointers.push(pointer);
-        } else {
+        if !pointer.starts_with('/') {
             let error = Diagnostic::error(format!(
                 "`ignoreFields` entry `{pointer}` is not a JSON Pointer"
             ))
             .with_hint(format!("write `/{pointer}` (RFC 6901: `/field/sub-field`)"));
             out.push(scope.diagnostic(error, location));
+            continue;
         }
+        let field = pointer_tokens(&pointer)
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        if known_fields.contains(&field.as_str()) {
+            pointers.push(pointer);
+            continue;
+        }
+        let hint = match did_you_mean(&field, known_fields.iter().copied()) {
+            Some(s) => format!("did you mean `/{s}`?"),
+            None => "name a field of the connection type".to_string(),
+        };
+        let message = format!("`ignoreFields` entry `{pointer}` names no known field");
+        out.push(scope.diagnostic(Diagnostic::error(message).with_hint(hint), location));
     }
     pointers
 }
@@ -354,5 +374,93 @@ fn agree<T: Clone + PartialEq + std::fmt::Debug>(
             out.push(scope.diagnostic(error, current.location));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn load_text(
+        files: &[(&str, &str)],
+        allow_literal_secrets: bool,
+    ) -> Result<Loaded, Vec<Diagnostic>> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        load(&LoadOptions {
+            paths: vec![dir.path().display().to_string()],
+            allow_literal_secrets,
+        })
+    }
+
+    #[test]
+    fn documents_merge_into_projects_with_their_settings() {
+        let a = "project: P\nprune: true\nignore: [tmp-*]\nignoreFields: [/description]\nconnections:\n  - type: email\n    name: mail\n    host: h\n    port: ${env:PORT}\n    password: ${env:PW}\n    renamedFrom: old-mail\n    ignoreFields: [/port]\n";
+        let b = "project: P\nallowEmpty: true\nconnections:\n  - {type: graylog, name: g, hostname: h, port: 12201}\n---\nproject: Q\n";
+        let loaded = load_text(&[("a.yaml", a), ("b.yml", b)], false).unwrap();
+        assert_eq!(loaded.files.len(), 2);
+        let p = &loaded.state.projects["P"];
+        assert!(p.prune && p.allow_empty);
+        assert_eq!(p.ignore, ["tmp-*"]);
+        assert_eq!(p.sources.len(), 2);
+        let mail = &p.connections[0];
+        assert_eq!(mail.template.kind, "email");
+        assert_eq!(mail.template.fields["port"], "${env:PORT}");
+        assert_eq!(mail.template.fields["password"], "${env:PW}");
+        assert!(!mail.template.fields.contains_key("renamedFrom"));
+        assert_eq!(mail.renamed_from.as_deref(), Some("old-mail"));
+        assert_eq!(mail.ignore_fields, ["/port", "/description"]);
+        assert_eq!((mail.source.line, mail.source.column), (6, 5));
+        assert_eq!(p.connections[1].template.fields["port"], 12201);
+        assert!(loaded.state.projects["Q"].connections.is_empty());
+        assert_eq!(loaded.state.connection_count(), 2);
+        assert_eq!(loaded.state.variables(), ["PORT", "PW"]);
+    }
+
+    #[test]
+    fn scalars_for_string_fields_become_strings_and_null_means_absent() {
+        let text = "project: P\nconnections:\n  - type: snmp\n    name: s\n    connectionString: udp:h/162\n    securityOrCommunityName: 12345\n    pduOidForMessage: 1.3\n    securityLevel: null\n";
+        let loaded = load_text(&[("s.yaml", text)], false).unwrap();
+        let fields = &loaded.state.projects["P"].connections[0].template.fields;
+        assert_eq!(fields["securityOrCommunityName"], "12345");
+        assert_eq!(fields["pduOidForMessage"], "1.3");
+        assert!(!fields.contains_key("securityLevel"));
+    }
+
+    #[test]
+    fn allowed_literal_secrets_live_in_secrets() {
+        let text =
+            "project: P\nconnections:\n  - {type: email, name: m, host: h, password: canary-pw}\n";
+        let loaded = load_text(&[("m.yaml", text)], true).unwrap();
+        assert_eq!(loaded.warnings.len(), 1);
+        let template = &loaded.state.projects["P"].connections[0].template;
+        assert_eq!(template.fields["password"], serde_json::Value::Null);
+        assert_eq!(
+            template.secrets.get("/password").unwrap().expose_secret(),
+            "canary-pw"
+        );
+        assert!(!format!("{:?}", loaded.state).contains("canary-pw"));
+    }
+
+    #[test]
+    fn errors_of_all_files_are_sorted() {
+        let bad = "project: P\nconnections:\n  - {type: email, name: m}\n";
+        let errors = load_text(&[("b.yaml", bad), ("a.yaml", "project: 1\n")], false).unwrap_err();
+        let files: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                e.file
+                    .as_ref()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(files, ["a.yaml", "b.yaml"]);
     }
 }

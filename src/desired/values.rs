@@ -230,13 +230,13 @@ impl ValueChecker<'_> {
             self.error(
                 node.location,
                 message,
-                Some(secret_hint(self.scope, pointer)),
+                Some(secret_hint(self.scope, &display_path(pointer))),
             );
             return None;
         }
         let message =
             format!("field `{field}` is a secret: use ${{env:NAME}}, not a literal value");
-        let hint = secret_hint(self.scope, pointer);
+        let hint = secret_hint(self.scope, &display_path(pointer));
         if self.allow_literal_secrets {
             self.warning(node.location, message, hint);
         } else {
@@ -421,15 +421,32 @@ impl ValueChecker<'_> {
                 .is_some_and(|s| crate::refs::references_in(&Value::from(s)).is_empty());
             if literal {
                 let location = self.locations.get(&pointer).copied().unwrap_or_default();
+                let entry = entry_name(body, &pointer);
                 let message = format!(
-                    "`{}` looks like a credential but is a literal value",
+                    "`{}` (`{entry}`) looks like a credential but is a literal value",
                     display_path(&pointer)
                 );
-                let hint = secret_hint(self.scope, &pointer);
+                let hint = secret_hint(self.scope, &entry);
                 self.warning(location, message, hint);
             }
         }
     }
+}
+
+/// The name of a sensitive entry: a list item's `name` (webhook header) or a map key
+/// (kafka property).
+fn entry_name(body: &Body, pointer: &str) -> String {
+    let tokens = pointer_tokens(pointer);
+    let Some(entry) = tokens.get(1) else {
+        return tokens.concat();
+    };
+    if entry.parse::<usize>().is_ok() {
+        let item = format!("/{}/{entry}/name", escape_pointer_token(&tokens[0]));
+        if let Some(name) = crate::model::pointer_get(body, &item).and_then(Value::as_str) {
+            return name.to_string();
+        }
+    }
+    entry.clone()
 }
 
 fn required_hint(spec: &FieldSpec) -> String {
@@ -440,12 +457,11 @@ fn required_hint(spec: &FieldSpec) -> String {
 }
 
 /// A hint with a predictable variable name (`MAIL_PASSWORD` for `mail` / `password`).
-fn secret_hint(scope: &Scope, pointer: &str) -> String {
-    let mut name = scope.connection.clone().unwrap_or_default();
-    for token in pointer_tokens(pointer) {
-        name.push('_');
-        name.push_str(&token);
-    }
+fn secret_hint(scope: &Scope, label: &str) -> String {
+    let name = format!(
+        "{}_{label}",
+        scope.connection.as_deref().unwrap_or_default()
+    );
     let variable: String = name
         .trim_matches('_')
         .chars()
