@@ -18,5 +18,6 @@ pub mod export;
 pub mod model;
 pub mod plan;
 pub mod refs;
+pub mod render;
 pub mod sandbox;
 pub mod schema;

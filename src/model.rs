@@ -224,6 +224,78 @@ pub fn pointer_get<'a>(body: &'a Body, pointer: &str) -> Option<&'a Value> {
     Some(slot)
 }
 
+/// Sets the value at a JSON Pointer, creating missing objects on the way (an array index
+/// equal to the length appends). Returns whether the value was set.
+pub fn pointer_set(body: &mut Body, pointer: &str, value: Value) -> bool {
+    let tokens = pointer_tokens(pointer);
+    let Some((last, parents)) = tokens.split_last() else {
+        return false;
+    };
+    let slot: &mut Map<String, Value> = body;
+    let mut tail: Option<&mut Value> = None;
+    for token in parents {
+        let next = match tail.take() {
+            None => slot
+                .entry(token.clone())
+                .or_insert_with(|| Value::Object(Map::new())),
+            Some(Value::Object(map)) => map
+                .entry(token.clone())
+                .or_insert_with(|| Value::Object(Map::new())),
+            Some(Value::Array(items)) => {
+                match token.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                    Some(item) => item,
+                    None => return false,
+                }
+            }
+            Some(_) => return false,
+        };
+        tail = Some(next);
+    }
+    match tail {
+        None => {
+            slot.insert(last.clone(), value);
+            true
+        }
+        Some(Value::Object(map)) => {
+            map.insert(last.clone(), value);
+            true
+        }
+        Some(Value::Array(items)) => match last.parse::<usize>() {
+            Ok(i) if i < items.len() => {
+                items[i] = value;
+                true
+            }
+            Ok(i) if i == items.len() => {
+                items.push(value);
+                true
+            }
+            _ => false,
+        },
+        Some(_) => false,
+    }
+}
+
+/// Removes the value at a JSON Pointer (an array item shifts the rest), if present.
+pub fn pointer_remove(body: &mut Body, pointer: &str) -> Option<Value> {
+    let tokens = pointer_tokens(pointer);
+    let (last, parents) = tokens.split_last()?;
+    if parents.is_empty() {
+        return body.shift_remove(last);
+    }
+    let parent: String = parents
+        .iter()
+        .map(|t| format!("/{}", escape_pointer_token(t)))
+        .collect();
+    match pointer_mut(body, &parent)? {
+        Value::Object(map) => map.shift_remove(last),
+        Value::Array(items) => {
+            let i = last.parse::<usize>().ok().filter(|i| *i < items.len())?;
+            Some(items.remove(i))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +350,25 @@ mod tests {
         assert_eq!(pointer_get(&b, &p), Some(&json!(2)));
         *pointer_mut(&mut b, &p).unwrap() = json!(3);
         assert_eq!(b["a/b"]["c~d"][1], 3);
+    }
+
+    #[test]
+    fn pointer_set_creates_parents_and_remove_takes_values_out() {
+        let mut b = body(json!({"list": [{"x": 1}]}));
+        assert!(pointer_set(&mut b, "/a/b", json!(1)));
+        assert!(pointer_set(&mut b, "/list/0/y", json!(2)));
+        assert!(pointer_set(&mut b, "/list/1", json!(3)));
+        assert!(!pointer_set(&mut b, "/list/5/z", json!(4)));
+        assert_eq!(
+            Value::Object(b.clone()),
+            json!({"list": [{"x": 1, "y": 2}, 3], "a": {"b": 1}})
+        );
+        assert_eq!(
+            pointer_remove(&mut b, "/list/0"),
+            Some(json!({"x": 1, "y": 2}))
+        );
+        assert_eq!(pointer_remove(&mut b, "/a"), Some(json!({"b": 1})));
+        assert_eq!(pointer_remove(&mut b, "/nope/x"), None);
+        assert_eq!(Value::Object(b), json!({"list": [3]}));
     }
 }

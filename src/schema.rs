@@ -310,6 +310,11 @@ fn is_true_or_reference(field: &str, object: &ObjectSpec) -> Value {
     json!({"properties": {field: {"anyOf": accepted}}, "required": [field]})
 }
 
+/// The JSON Schema of the plan report (`plan --format json`), pretty-printed.
+pub fn plan_schema_text() -> String {
+    serde_json::to_string_pretty(&crate::render::json::plan_schema()).expect("a schema serialises")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::refs::ProcessEnv;
 
+mod drift;
 mod export;
 mod logging;
+mod plan;
 mod sandbox;
 pub mod server;
 mod validate;
@@ -284,6 +286,8 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Schema => print_schema(),
         Command::Completions { shell } => print_completions(shell),
+        Command::Plan(args) => plan::run(args, &cli.log),
+        Command::Drift(args) => drift::run(args, &cli.log),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Export(args) => export::run(&args, &ProcessEnv, &mut std::io::stdout()),
         _ => {

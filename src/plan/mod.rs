@@ -1,12 +1,34 @@
 //! The plan: current state, normalisation, the diff, and saved plan files.
-//! (Stub: implemented by the plan work. The types below are the contract with `render`
-//! and `apply`.)
+//!
+//! The types below are the contract with `render` and `apply`. [`compute`] is the one
+//! pipeline "load desired + connect + read current + diff" that `plan`, `drift` and `apply`
+//! share.
+
+mod current;
+mod diff;
+#[cfg(test)]
+pub(crate) mod fixtures;
+mod normalise;
+mod saved;
+mod selection;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::desired::SourceRef;
-use crate::model::Connection;
+use crate::api::{ApiError, Client, ClientConfig};
+use crate::desired::{DesiredState, LoadOptions, SourceRef};
+use crate::diag::Diagnostic;
+use crate::model::{Body, Connection};
+use crate::refs::Env;
+
+pub use current::read_current;
+pub use diff::{CurrentState, SelectedConnection, SelectedProject, diff};
+pub use normalise::{fingerprint, normalise};
+pub use saved::{SAVED_PLAN_FORMAT_VERSION, SavedChange, SavedPlan, SavedSource, ensure_fresh};
+pub use selection::{BadSelection, Selection};
+
+/// How a sensitive value is shown in any output.
+pub const SENSITIVE: &str = "(sensitive)";
 
 /// What a change does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -51,8 +73,11 @@ pub struct Change {
     pub action: Action,
     /// The name on the server now (rename: the old name; otherwise the current spelling).
     pub current_name: Option<String>,
-    /// The type on the server now (replace).
+    /// The type on the server now (replace, delete).
     pub current_kind: Option<String>,
+    /// The current connection's fields for display (replace, delete): secrets it holds
+    /// read `(sensitive)`.
+    pub current_fields: Option<Body>,
     /// The desired connection as written (references unresolved). None for delete.
     pub desired: Option<Connection>,
     /// Field-level differences.
@@ -63,6 +88,13 @@ pub struct Change {
     pub source: Option<SourceRef>,
     /// Digest of the current state's canonical non-secret fields (None for create).
     pub fingerprint: Option<String>,
+}
+
+impl Change {
+    /// `project/type/name` as the plan prints it.
+    pub fn address(&self) -> String {
+        format!("{}/{}/{}", self.project, self.kind, self.name)
+    }
 }
 
 /// A current connection that is neither desired nor pruned.
@@ -89,4 +121,238 @@ pub struct Plan {
     pub unmanaged: Vec<Unmanaged>,
     /// Notes for the reader (write-only fields that cannot be compared, ...).
     pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// Number of changes with this action.
+    pub fn count(&self, action: Action) -> usize {
+        self.changes.iter().filter(|c| c.action == action).count()
+    }
+
+    /// Whether anything would change.
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+}
+
+/// Why a plan could not be made (or a saved plan not used). Every message is meant for a
+/// person and never carries a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The desired-state files are invalid.
+    #[error("{} error(s) in the desired-state files", count_errors(.0))]
+    Invalid(Vec<Diagnostic>),
+    /// Variables referenced by the selected connections are not set.
+    #[error(
+        "missing environment variables: {} (set them before running; nothing was sent to the server)",
+        .0.join(", ")
+    )]
+    MissingVariables(Vec<String>),
+    /// A pruned project declares no connection.
+    #[error(
+        "project {project} has `prune: true` but its files declare no connection: that would delete every connection of the project; add `allowEmpty: true` if you mean it"
+    )]
+    EmptyPrune {
+        /// The project.
+        project: String,
+    },
+    /// A desired project does not exist on the server.
+    #[error("project {project} does not exist on the server ({error})")]
+    ProjectNotFound {
+        /// The project.
+        project: String,
+        /// The server's answer.
+        error: Box<ApiError>,
+    },
+    /// The API failed.
+    #[error("{0}")]
+    Api(Box<ApiError>),
+    /// Bad flags or settings.
+    #[error("{message}")]
+    Input {
+        /// What is wrong.
+        message: String,
+    },
+    /// A saved plan cannot be written, read or used.
+    #[error("{message}")]
+    SavedPlan {
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl From<ApiError> for PlanError {
+    fn from(error: ApiError) -> Self {
+        PlanError::Api(Box::new(error))
+    }
+}
+
+impl From<BadSelection> for PlanError {
+    fn from(error: BadSelection) -> Self {
+        PlanError::Input {
+            message: error.to_string(),
+        }
+    }
+}
+
+fn count_errors(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == crate::diag::Severity::Error)
+        .count()
+}
+
+/// Everything one planning run needs.
+pub struct PlanRequest<'a> {
+    /// Which files to load.
+    pub load: LoadOptions,
+    /// Which projects, types and names to look at.
+    pub selection: Selection,
+    /// How to reach the server.
+    pub client: ClientConfig,
+    /// Where `${env:...}` values come from.
+    pub env: &'a dyn Env,
+}
+
+/// A computed plan with what produced it.
+#[derive(Debug)]
+pub struct Computed {
+    /// The plan.
+    pub plan: Plan,
+    /// Warnings from loading the files.
+    pub warnings: Vec<Diagnostic>,
+    /// The connected client (apply goes on with it).
+    pub client: Client,
+}
+
+/// The shared pipeline: load and validate the files, resolve the selection's references
+/// (every missing variable is reported before any request), connect, read the current
+/// state and diff.
+pub async fn compute(request: PlanRequest<'_>) -> Result<Computed, PlanError> {
+    let loaded = crate::desired::load(&request.load).map_err(PlanError::Invalid)?;
+    let projects = select(&loaded.state, &request.selection, request.env)?;
+    let client = Client::connect(request.client).await?;
+    let current = read_current(&client, &projects, &request.selection).await?;
+    let plan = diff(&projects, &current, &request.selection, client.server_url())?;
+    Ok(Computed {
+        plan,
+        warnings: loaded.warnings,
+        client,
+    })
+}
+
+/// The selected part of the desired state, resolved. Refuses a pruned project without
+/// connections (unless `allowEmpty`) and lists every missing variable at once.
+pub fn select(
+    state: &DesiredState,
+    selection: &Selection,
+    env: &dyn Env,
+) -> Result<Vec<SelectedProject>, PlanError> {
+    let mut missing = Vec::new();
+    let mut projects = Vec::new();
+    for project in state
+        .projects
+        .values()
+        .filter(|p| selection.project(&p.name))
+    {
+        if project.prune && project.connections.is_empty() && !project.allow_empty {
+            return Err(PlanError::EmptyPrune {
+                project: project.name.clone(),
+            });
+        }
+        let mut connections = Vec::new();
+        for desired in &project.connections {
+            let template = &desired.template;
+            if !selection.connection(&template.kind, &template.name) {
+                continue;
+            }
+            match crate::refs::resolve_connection(template, env) {
+                Ok(resolved) => connections.push(SelectedConnection {
+                    desired: desired.clone(),
+                    resolved,
+                }),
+                Err(crate::refs::MissingVariables(names)) => missing.extend(names),
+            }
+        }
+        projects.push(SelectedProject {
+            name: project.name.clone(),
+            prune: project.prune,
+            ignore: project.ignore.clone(),
+            connections,
+        });
+    }
+    if !missing.is_empty() {
+        missing.sort();
+        missing.dedup();
+        return Err(PlanError::MissingVariables(missing));
+    }
+    Ok(projects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refs::MapEnv;
+
+    fn state(yaml: &str) -> DesiredState {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let options = LoadOptions {
+            paths: vec![file.display().to_string()],
+            allow_literal_secrets: false,
+        };
+        crate::desired::load(&options).unwrap().state
+    }
+
+    const TWO: &str = "project: P\nconnections:\n  - type: email\n    name: a\n    host: ${env:HOST_A}\n  - type: linux-script\n    name: b\n    hostName: h\n    username: u\n    password: ${env:PW_B}\n";
+
+    #[test]
+    fn every_missing_variable_is_listed_at_once() {
+        let err = select(&state(TWO), &Selection::default(), &MapEnv::default()).unwrap_err();
+        assert_eq!(
+            err.to_string().lines().next().unwrap(),
+            "missing environment variables: HOST_A, PW_B (set them before running; nothing was sent to the server)"
+        );
+    }
+
+    #[test]
+    fn the_selection_limits_what_is_resolved() {
+        let selection = Selection::new(&[], &["email".into()], &[]).unwrap();
+        let env = MapEnv([("HOST_A".to_string(), "smtp".to_string())].into());
+        let projects = select(&state(TWO), &selection, &env).unwrap();
+        assert_eq!(projects[0].connections.len(), 1);
+        assert_eq!(projects[0].connections[0].resolved.fields["host"], "smtp");
+        assert_eq!(
+            projects[0].connections[0].desired.template.fields["host"],
+            "${env:HOST_A}"
+        );
+        let other = Selection::new(&["Q*".into()], &[], &[]).unwrap();
+        assert!(select(&state(TWO), &other, &env).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_pruned_project_without_connections_needs_allow_empty() {
+        let empty = "project: P\nprune: true\nconnections: []\n";
+        let err = select(&state(empty), &Selection::default(), &MapEnv::default()).unwrap_err();
+        assert!(err.to_string().contains("add `allowEmpty: true`"), "{err}");
+        let allowed = "project: P\nprune: true\nallowEmpty: true\nconnections: []\n";
+        assert!(select(&state(allowed), &Selection::default(), &MapEnv::default()).is_ok());
+    }
+
+    #[test]
+    fn api_errors_carry_status_method_path_and_validation_errors() {
+        let error = ApiError {
+            method: "PUT".into(),
+            path: "/apiops/projects/P/connections/x/".into(),
+            status: Some(400),
+            error: "validation_failed".into(),
+            description: "Invalid body".into(),
+            validation_errors: vec![("port".into(), "must be positive".into())],
+        };
+        assert_eq!(
+            PlanError::from(error).to_string(),
+            "PUT /apiops/projects/P/connections/x/: 400 validation_failed: Invalid body (validation errors: port: must be positive)"
+        );
+    }
 }

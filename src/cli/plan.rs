@@ -1,0 +1,111 @@
+//! `plan`: diff the desired state against the server, print it, optionally save it.
+//! Also the pieces `drift` (and `apply`) share: computing a plan from the flags and
+//! printing a report.
+
+use std::io::IsTerminal;
+
+use tokio::runtime::Runtime;
+
+use super::{
+    EXIT_CHANGES, EXIT_ERROR, FileArgs, LogArgs, OutputFormat, PlanArgs, SelectionArgs, ServerArgs,
+};
+use crate::desired::LoadOptions;
+use crate::diag::Diagnostic;
+use crate::plan::{Computed, Plan, PlanError, PlanRequest, SavedPlan, Selection};
+use crate::refs::ProcessEnv;
+use crate::render::{self, Wording};
+
+/// Runs `plan`.
+pub fn run(args: PlanArgs, log: &LogArgs) -> u8 {
+    let Some((_runtime, computed)) = compute_from_flags(&args.files, &args.selection, &args.server)
+    else {
+        return EXIT_ERROR;
+    };
+    if let Some(path) = &args.out {
+        let saved = SavedPlan::from_plan(&computed.plan).and_then(|s| s.write(path));
+        if let Err(error) = saved {
+            report_error(&error);
+            return EXIT_ERROR;
+        }
+        tracing::info!(path = %path.display(), "plan saved");
+    }
+    print_report(&computed.plan, args.format, Wording::Plan, log);
+    if computed.plan.has_changes() && args.detailed_exitcode {
+        EXIT_CHANGES
+    } else {
+        0
+    }
+}
+
+/// Loads, connects, reads and diffs as the flags say; reports any error on stderr.
+/// Returns the runtime with the plan: the computed client keeps working on it (apply).
+pub fn compute_from_flags(
+    files: &FileArgs,
+    selection: &SelectionArgs,
+    server: &ServerArgs,
+) -> Option<(Runtime, Computed)> {
+    let result = request(files, selection, server).and_then(|request| {
+        let runtime = Runtime::new().map_err(|e| PlanError::Input {
+            message: format!("cannot start the async runtime: {e}"),
+        })?;
+        let computed = runtime.block_on(crate::plan::compute(request))?;
+        Ok((runtime, computed))
+    });
+    match result {
+        Ok((runtime, computed)) => {
+            print_diagnostics(&computed.warnings);
+            Some((runtime, computed))
+        }
+        Err(error) => {
+            report_error(&error);
+            None
+        }
+    }
+}
+
+fn request<'a>(
+    files: &FileArgs,
+    selection: &SelectionArgs,
+    server: &ServerArgs,
+) -> Result<PlanRequest<'a>, PlanError> {
+    static ENV: ProcessEnv = ProcessEnv;
+    Ok(PlanRequest {
+        load: LoadOptions {
+            paths: files.files.clone(),
+            allow_literal_secrets: files.allow_literal_secrets,
+        },
+        selection: Selection::new(&selection.projects, &selection.types, &selection.names)?,
+        client: super::server::client_config(server, &ENV).map_err(|e| PlanError::Input {
+            message: format!("{e:#}"),
+        })?,
+        env: &ENV,
+    })
+}
+
+/// Prints a plan on stdout in the chosen format.
+pub fn print_report(plan: &Plan, format: OutputFormat, wording: Wording, log: &LogArgs) {
+    let text = match format {
+        OutputFormat::Text => {
+            let colour =
+                super::logging::colour_enabled(log.no_color, std::io::stdout().is_terminal());
+            render::text::render(plan, wording, colour)
+        }
+        OutputFormat::Json => render::json::render(plan, wording),
+        OutputFormat::Markdown => render::markdown::render(plan, wording),
+    };
+    print!("{text}");
+}
+
+/// Prints an error (and any diagnostics it carries) on stderr.
+pub fn report_error(error: &PlanError) {
+    if let PlanError::Invalid(diagnostics) = error {
+        print_diagnostics(diagnostics);
+    }
+    eprintln!("error: {error}");
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    for d in diagnostics {
+        eprintln!("{}", d.render_text());
+    }
+}

@@ -1,0 +1,94 @@
+//! The current-state reader: one list call per (project, type), all in parallel within the
+//! client's concurrency limit; a single GET only where a desired value needs comparing and
+//! the list answered null.
+
+use futures::future::try_join_all;
+
+use super::PlanError;
+use super::diff::{CurrentState, SelectedProject, match_connections};
+use super::normalise::compare_view;
+use super::selection::Selection;
+use crate::api::{ApiError, Client};
+use crate::catalog::type_names;
+use crate::model::Connection;
+
+/// Reads every selected project's connections of the selected types. A project that does
+/// not exist is an error naming it.
+pub async fn read_current(
+    client: &Client,
+    projects: &[SelectedProject],
+    selection: &Selection,
+) -> Result<CurrentState, PlanError> {
+    let kinds: Vec<&str> = type_names().filter(|k| selection.kind(k)).collect();
+    let lists = projects
+        .iter()
+        .flat_map(|p| kinds.iter().map(move |kind| list(client, &p.name, kind)));
+    let mut state = CurrentState::new();
+    for (project, connections) in try_join_all(lists).await? {
+        state.entry(project).or_default().extend(connections);
+    }
+    fetch_hidden_values(client, projects, &mut state).await?;
+    Ok(state)
+}
+
+async fn list(
+    client: &Client,
+    project: &str,
+    kind: &str,
+) -> Result<(String, Vec<Connection>), PlanError> {
+    tracing::debug!(project, kind, "listing connections");
+    match client.list_connections(project, kind).await {
+        Ok(connections) => Ok((project.to_string(), connections)),
+        Err(error) if error.status == Some(404) => Err(PlanError::ProjectNotFound {
+            project: project.to_string(),
+            error: Box::new(error),
+        }),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Replaces list entries by a single GET where the desired state sets a value the list
+/// answered null (secrets, masked fields): the GET may return it readable.
+async fn fetch_hidden_values(
+    client: &Client,
+    projects: &[SelectedProject],
+    state: &mut CurrentState,
+) -> Result<(), PlanError> {
+    let mut wanted: Vec<(String, usize)> = Vec::new();
+    for project in projects {
+        let Some(currents) = state.get(&project.name) else {
+            continue;
+        };
+        let matches = match_connections(&project.connections, currents);
+        for (selected, found) in project.connections.iter().zip(matches) {
+            let Some((i, _)) = found else {
+                continue;
+            };
+            let current = &currents[i];
+            let same_kind = current.kind == selected.resolved.kind;
+            let ignore = &selected.desired.ignore_fields;
+            if same_kind
+                && !compare_view(&selected.resolved, current, ignore)
+                    .unknown
+                    .is_empty()
+            {
+                wanted.push((project.name.clone(), i));
+            }
+        }
+    }
+    let gets = wanted.iter().map(|(project, i)| {
+        let name = state[project][*i].name.clone();
+        async move { get(client, project, &name).await.map(|c| (project, *i, c)) }
+    });
+    for (project, i, fetched) in try_join_all(gets).await? {
+        if let Some(connection) = fetched {
+            state.get_mut(project).expect("listed project")[i] = connection;
+        }
+    }
+    Ok(())
+}
+
+async fn get(client: &Client, project: &str, name: &str) -> Result<Option<Connection>, ApiError> {
+    tracing::debug!(project, name, "reading connection for write-only fields");
+    client.get_connection(project, name).await
+}

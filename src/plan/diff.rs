@@ -1,0 +1,601 @@
+//! The diff engine: matches desired and current connections by (project, name ignoring
+//! case) and plans create, update, rename, replace and delete, plus the unmanaged report.
+
+use std::collections::BTreeMap;
+
+use globset::GlobSet;
+use serde_json::Value;
+
+use super::normalise::{Comparison, compare_view, fingerprint, normalise};
+use super::selection::Selection;
+use super::{Action, Change, FieldChange, Plan, PlanError, SENSITIVE, Unmanaged};
+use crate::catalog::catalog;
+use crate::desired::DesiredConnection;
+use crate::model::{Body, Connection, escape_pointer_token, pointer_get, sensitive_pointers};
+
+/// What the server holds: every selected project's connections of the selected types.
+pub type CurrentState = BTreeMap<String, Vec<Connection>>;
+
+/// A desired connection in the selection, with its resolved form (references replaced by
+/// the environment's values; compared, never shown).
+#[derive(Debug, Clone)]
+pub struct SelectedConnection {
+    /// The connection as written.
+    pub desired: DesiredConnection,
+    /// The same connection with every reference resolved.
+    pub resolved: Connection,
+}
+
+/// A desired project in the selection.
+#[derive(Debug, Clone)]
+pub struct SelectedProject {
+    /// The project name.
+    pub name: String,
+    /// Delete current connections that are not desired.
+    pub prune: bool,
+    /// Connection-name globs never touched.
+    pub ignore: Vec<String>,
+    /// The selected desired connections, in file order.
+    pub connections: Vec<SelectedConnection>,
+}
+
+/// How a desired connection found its current counterpart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Match {
+    /// Same name (ignoring case).
+    Name,
+    /// Its `renamedFrom` name; the new name does not exist yet.
+    RenamedFrom,
+}
+
+/// The current connection each desired one corresponds to, by index into `current`.
+/// Names win over `renamedFrom`: a rename only claims an old name no desired connection
+/// holds, and each current connection is claimed once.
+pub(crate) fn match_connections(
+    desired: &[SelectedConnection],
+    current: &[Connection],
+) -> Vec<Option<(usize, Match)>> {
+    let position = |name: &str, taken: &[bool]| {
+        (0..current.len()).find(|&i| !taken[i] && current[i].name.eq_ignore_ascii_case(name))
+    };
+    let mut taken = vec![false; current.len()];
+    let mut matches: Vec<Option<(usize, Match)>> = desired
+        .iter()
+        .map(|d| {
+            let i = position(&d.desired.template.name, &taken)?;
+            taken[i] = true;
+            Some((i, Match::Name))
+        })
+        .collect();
+    for (d, slot) in desired.iter().zip(matches.iter_mut()) {
+        let Some(old) = d.desired.renamed_from.as_deref().filter(|_| slot.is_none()) else {
+            continue;
+        };
+        if let Some(i) = position(old, &taken) {
+            taken[i] = true;
+            *slot = Some((i, Match::RenamedFrom));
+        }
+    }
+    matches
+}
+
+/// Plans every selected project against the current state.
+pub fn diff(
+    projects: &[SelectedProject],
+    current: &CurrentState,
+    selection: &Selection,
+    server: &str,
+) -> Result<Plan, PlanError> {
+    let mut plan = Plan {
+        server: server.to_string(),
+        ..Plan::default()
+    };
+    let empty = Vec::new();
+    for project in projects {
+        let currents = current.get(&project.name).unwrap_or(&empty);
+        diff_project(project, currents, selection, &mut plan)?;
+    }
+    plan.changes.sort_by_key(|c| apply_phase(c.action));
+    Ok(plan)
+}
+
+/// Apply order: renames, then creates and updates, then replaces, then deletes. The sort
+/// is stable, so file order holds within a phase.
+fn apply_phase(action: Action) -> u8 {
+    match action {
+        Action::Rename => 0,
+        Action::Create | Action::Update => 1,
+        Action::Replace => 2,
+        Action::Delete => 3,
+    }
+}
+
+fn diff_project(
+    project: &SelectedProject,
+    currents: &[Connection],
+    selection: &Selection,
+    plan: &mut Plan,
+) -> Result<(), PlanError> {
+    let mut matched = vec![false; currents.len()];
+    let matches = match_connections(&project.connections, currents);
+    for (selected, found) in project.connections.iter().zip(matches) {
+        match found {
+            None => plan.changes.push(create(&project.name, selected)),
+            Some((i, how)) => {
+                matched[i] = true;
+                compare_existing(&project.name, selected, &currents[i], how, plan);
+            }
+        }
+    }
+    let ignore = ignore_globs(project)?;
+    for (current, _) in currents.iter().zip(&matched).filter(|(_, m)| !**m) {
+        if !selection.name(&current.name) {
+            continue;
+        }
+        let ignored = ignore
+            .as_ref()
+            .is_some_and(|set| set.is_match(&current.name));
+        if project.prune && !ignored {
+            plan.changes.push(delete(&project.name, current));
+        } else {
+            plan.unmanaged.push(Unmanaged {
+                project: project.name.clone(),
+                kind: current.kind.clone(),
+                name: current.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn ignore_globs(project: &SelectedProject) -> Result<Option<GlobSet>, PlanError> {
+    super::selection::glob_set("ignore", &project.ignore, true).map_err(|e| PlanError::Input {
+        message: format!("project {}: {e}", project.name),
+    })
+}
+
+fn compare_existing(
+    project: &str,
+    selected: &SelectedConnection,
+    current: &Connection,
+    how: Match,
+    plan: &mut Plan,
+) {
+    if current.kind != selected.resolved.kind {
+        plan.changes.push(replace(project, selected, current));
+        return;
+    }
+    let view = compare_view(&selected.resolved, current, &selected.desired.ignore_fields);
+    if !view.unknown.is_empty() {
+        plan.notes
+            .push(write_only_note(project, selected, &view.unknown));
+    }
+    let fields = field_changes(selected, current, &view);
+    let action = match how {
+        Match::RenamedFrom => Action::Rename,
+        Match::Name if fields.is_empty() => {
+            plan.unchanged += 1;
+            return;
+        }
+        Match::Name => Action::Update,
+    };
+    plan.changes.push(Change {
+        fields,
+        fingerprint: Some(fingerprint(current)),
+        current_name: Some(current.name.clone()),
+        ..change_for(project, selected, action)
+    });
+}
+
+fn write_only_note(project: &str, selected: &SelectedConnection, unknown: &[String]) -> String {
+    let t = &selected.desired.template;
+    format!(
+        "{project}/{}/{}: cannot compare {} (write-only: the server does not return the value)",
+        t.kind,
+        t.name,
+        unknown.join(", ")
+    )
+}
+
+/// The field-level differences of two comparable forms, with values taken from forms
+/// that hold no secret: before from the current fields, after from the template.
+fn field_changes(
+    selected: &SelectedConnection,
+    current: &Connection,
+    view: &Comparison,
+) -> Vec<FieldChange> {
+    let template = &selected.desired.template;
+    let mut out = Vec::new();
+    if template.name != current.name {
+        out.push(FieldChange {
+            path: "/name".to_string(),
+            before: Some(Value::String(current.name.clone())),
+            after: Some(Value::String(template.name.clone())),
+            sensitive: false,
+        });
+    }
+    let before = normalise(&current.kind, &current.fields);
+    let after = normalise(&template.kind, &template.fields);
+    let sensitive = SensitivePaths::of(&[template, &selected.resolved, current]);
+    for path in differing_paths(&template.kind, &view.desired, &view.current) {
+        let change = if sensitive.covers(&path) {
+            FieldChange {
+                path,
+                before: None,
+                after: None,
+                sensitive: true,
+            }
+        } else {
+            FieldChange {
+                before: present(pointer_get(&before, &path)),
+                after: present(pointer_get(&after, &path)),
+                path,
+                sensitive: false,
+            }
+        };
+        out.push(change);
+    }
+    out
+}
+
+fn present(value: Option<&Value>) -> Option<Value> {
+    value.filter(|v| !v.is_null()).cloned()
+}
+
+/// JSON Pointers of every sensitive value (secret fields of the type, sensitive entries on
+/// any side).
+struct SensitivePaths(Vec<String>);
+
+impl SensitivePaths {
+    fn of(connections: &[&Connection]) -> Self {
+        let kind = &connections[0].kind;
+        let mut paths: Vec<String> = catalog()
+            .all_fields(kind)
+            .filter(|(_, spec)| spec.secret)
+            .map(|(name, _)| format!("/{}", escape_pointer_token(name)))
+            .collect();
+        for c in connections {
+            paths.extend(sensitive_pointers(&c.kind, &c.fields));
+            paths.extend(c.secrets.iter().map(|(p, _)| p.clone()));
+        }
+        SensitivePaths(paths)
+    }
+
+    /// Whether a change at `path` would show a sensitive value (the path is one, holds
+    /// one, or lies inside one).
+    fn covers(&self, path: &str) -> bool {
+        self.0.iter().any(|s| {
+            s == path || s.starts_with(&format!("{path}/")) || path.starts_with(&format!("{s}/"))
+        })
+    }
+}
+
+/// Pointers where two comparable forms differ: nested objects, maps and lists recurse
+/// (lists of equal length item by item), set-like lists compare whole.
+fn differing_paths(kind: &str, desired: &Body, current: &Body) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, d) in desired {
+        let c = current.get(name).unwrap_or(&Value::Null);
+        let path = format!("/{}", escape_pointer_token(name));
+        let is_set = catalog().field(kind, name).is_some_and(|s| s.set);
+        if is_set {
+            if d != c {
+                out.push(path);
+            }
+        } else {
+            collect_differences(d, c, path, &mut out);
+        }
+    }
+    out
+}
+
+fn collect_differences(d: &Value, c: &Value, path: String, out: &mut Vec<String>) {
+    match (d, c) {
+        (Value::Object(dm), Value::Object(cm)) => {
+            let extra = cm.keys().filter(|k| !dm.contains_key(*k));
+            for key in dm.keys().chain(extra) {
+                let dv = dm.get(key).unwrap_or(&Value::Null);
+                let cv = cm.get(key).unwrap_or(&Value::Null);
+                collect_differences(dv, cv, format!("{path}/{}", escape_pointer_token(key)), out);
+            }
+        }
+        (Value::Array(da), Value::Array(ca)) if da.len() == ca.len() => {
+            for (i, (dv, cv)) in da.iter().zip(ca).enumerate() {
+                collect_differences(dv, cv, format!("{path}/{i}"), out);
+            }
+        }
+        _ if d != c => out.push(path),
+        _ => {}
+    }
+}
+
+fn change_for(project: &str, selected: &SelectedConnection, action: Action) -> Change {
+    let template = &selected.desired.template;
+    Change {
+        project: project.to_string(),
+        kind: template.kind.clone(),
+        name: template.name.clone(),
+        action,
+        current_name: None,
+        current_kind: None,
+        current_fields: None,
+        desired: Some(template.clone()),
+        fields: Vec::new(),
+        ignore_fields: selected.desired.ignore_fields.clone(),
+        source: Some(selected.desired.source.clone()),
+        fingerprint: None,
+    }
+}
+
+fn create(project: &str, selected: &SelectedConnection) -> Change {
+    change_for(project, selected, Action::Create)
+}
+
+fn replace(project: &str, selected: &SelectedConnection, current: &Connection) -> Change {
+    Change {
+        current_name: Some(current.name.clone()),
+        current_kind: Some(current.kind.clone()),
+        current_fields: Some(shown_fields(current)),
+        fingerprint: Some(fingerprint(current)),
+        ..change_for(project, selected, Action::Replace)
+    }
+}
+
+fn delete(project: &str, current: &Connection) -> Change {
+    Change {
+        project: project.to_string(),
+        kind: current.kind.clone(),
+        name: current.name.clone(),
+        action: Action::Delete,
+        current_name: Some(current.name.clone()),
+        current_kind: Some(current.kind.clone()),
+        current_fields: Some(shown_fields(current)),
+        desired: None,
+        fields: Vec::new(),
+        ignore_fields: Vec::new(),
+        source: None,
+        fingerprint: Some(fingerprint(current)),
+    }
+}
+
+/// A current connection's fields as they may be shown: each secret it holds reads
+/// `(sensitive)`.
+fn shown_fields(current: &Connection) -> Body {
+    let mut fields = current.fields.clone();
+    for (pointer, _) in current.secrets.iter() {
+        if let Some(slot) = crate::model::pointer_mut(&mut fields, pointer) {
+            *slot = Value::String(SENSITIVE.to_string());
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::*;
+    use serde_json::json;
+
+    fn actions(plan: &Plan) -> Vec<(Action, &str)> {
+        plan.changes
+            .iter()
+            .map(|c| (c.action, c.name.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn matching_ignores_case_and_equal_connections_are_unchanged() {
+        let plan = plan_of(
+            project(false, vec![wanted("email", "Mail", json!({"host": "h"}))]),
+            vec![conn(
+                "email",
+                "Mail",
+                json!({"host": "h", "port": 587, "id": "x"}),
+            )],
+        );
+        assert!(plan.changes.is_empty());
+        assert_eq!(plan.unchanged, 1);
+    }
+
+    #[test]
+    fn one_changed_field_is_one_update_naming_its_path() {
+        let plan = plan_of(
+            project(
+                false,
+                vec![wanted(
+                    "elasticsearch",
+                    "es",
+                    json!({"elasticHostList": [{"host": "e"}]}),
+                )],
+            ),
+            vec![conn(
+                "elasticsearch",
+                "es",
+                json!({"elasticHostList": [{"host": "e", "port": 9300}]}),
+            )],
+        );
+        assert_eq!(actions(&plan), vec![(Action::Update, "es")]);
+        let f = &plan.changes[0].fields;
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].path, "/elasticHostList/0/port");
+        assert_eq!(
+            (f[0].before.clone(), f[0].after.clone()),
+            (Some(json!(9300)), Some(json!(9200)))
+        );
+        assert!(plan.changes[0].fingerprint.is_some());
+    }
+
+    #[test]
+    fn every_action_in_apply_order() {
+        let plan = every_action_plan();
+        assert_eq!(
+            actions(&plan),
+            vec![
+                (Action::Rename, "new-name"),
+                (Action::Create, "fresh"),
+                (Action::Update, "changed"),
+                (Action::Update, "mail"),
+                (Action::Replace, "swap"),
+                (Action::Delete, "gone"),
+            ]
+        );
+        let rename = &plan.changes[0];
+        assert_eq!(rename.current_name.as_deref(), Some("old-name"));
+        assert_eq!(rename.fields[0].path, "/name");
+        assert_eq!(plan.changes[4].current_kind.as_deref(), Some("email"));
+        assert_eq!(plan.unmanaged.len(), 1);
+        assert_eq!(plan.unmanaged[0].name, "legacy-1");
+        assert_eq!(plan.unchanged, 1);
+        assert_eq!(plan.notes.len(), 1);
+    }
+
+    #[test]
+    fn a_name_wins_over_another_connections_renamed_from() {
+        let mut renamed = wanted("email", "a", json!({"host": "h"}));
+        renamed.desired.renamed_from = Some("x".into());
+        let plan = plan_of(
+            project(
+                false,
+                vec![renamed, wanted("email", "x", json!({"host": "h"}))],
+            ),
+            vec![conn("email", "x", json!({"host": "h"}))],
+        );
+        assert_eq!(actions(&plan), vec![(Action::Create, "a")]);
+        assert_eq!(plan.unchanged, 1);
+    }
+
+    #[test]
+    fn without_prune_extra_connections_are_unmanaged() {
+        let plan = plan_of(
+            project(false, vec![]),
+            vec![conn("email", "x", json!({"host": "h"}))],
+        );
+        assert!(plan.changes.is_empty());
+        assert_eq!(plan.unmanaged[0].name, "x");
+    }
+
+    #[test]
+    fn rename_is_only_planned_when_the_new_name_does_not_exist() {
+        let mut renamed = wanted("email", "new", json!({"host": "h"}));
+        renamed.desired.renamed_from = Some("old".into());
+        let plan = plan_of(
+            project(false, vec![renamed]),
+            vec![
+                conn("email", "new", json!({"host": "h"})),
+                conn("email", "old", json!({"host": "h"})),
+            ],
+        );
+        assert!(plan.changes.is_empty());
+        assert_eq!(plan.unmanaged[0].name, "old");
+    }
+
+    #[test]
+    fn a_changed_readable_secret_is_a_sensitive_change_without_values() {
+        let plan = plan_of(
+            project(
+                false,
+                vec![wanted(
+                    "email",
+                    "m",
+                    json!({"host": "h", "password": "canary-new"}),
+                )],
+            ),
+            vec![conn(
+                "email",
+                "m",
+                json!({"host": "h", "password": "canary-old"}),
+            )],
+        );
+        let change = &plan.changes[0];
+        assert_eq!(change.fields.len(), 1);
+        let f = &change.fields[0];
+        assert_eq!(
+            (f.path.as_str(), f.sensitive, &f.before, &f.after),
+            ("/password", true, &None, &None)
+        );
+        assert!(!format!("{:?}", plan.changes).contains("canary"));
+    }
+
+    #[test]
+    fn write_only_fields_are_noted_once_and_not_drift() {
+        let plan = plan_of(
+            project(
+                false,
+                vec![wanted(
+                    "ftp",
+                    "f",
+                    json!({"host": "h", "password": "pw", "protocol": "FTP"}),
+                )],
+            ),
+            vec![conn(
+                "ftp",
+                "f",
+                json!({"host": "h", "password": null, "protocol": "FTP"}),
+            )],
+        );
+        assert!(plan.changes.is_empty());
+        assert_eq!(plan.notes.len(), 1);
+        assert!(plan.notes[0].contains("P/ftp/f: cannot compare /password"));
+    }
+
+    #[test]
+    fn sensitive_entries_are_marked_and_plain_entries_show_values() {
+        let body = |jaas: &str, servers: &str| {
+            json!({"topicName": "t", "propertiesMap": {
+                "bootstrap.servers": {"value": servers}, "sasl.jaas.config": {"value": jaas}}})
+        };
+        let plan = plan_of(
+            project(false, vec![wanted("kafka", "k", body("canary-a", "b:1"))]),
+            vec![conn("kafka", "k", body("canary-b", "b:2"))],
+        );
+        let fields = &plan.changes[0].fields;
+        assert_eq!(fields[0].path, "/propertiesMap/bootstrap.servers/value");
+        assert_eq!(fields[0].after, Some(json!("b:1")));
+        assert_eq!(fields[1].path, "/propertiesMap/sasl.jaas.config/value");
+        assert!(fields[1].sensitive && fields[1].before.is_none());
+    }
+
+    #[test]
+    fn ignore_fields_hide_differences() {
+        let mut w = wanted("email", "m", json!({"host": "a"}));
+        w.desired.ignore_fields = vec!["/host".into()];
+        let plan = plan_of(
+            project(false, vec![w]),
+            vec![conn("email", "m", json!({"host": "b"}))],
+        );
+        assert!(plan.changes.is_empty());
+    }
+
+    #[test]
+    fn set_changes_name_the_whole_list() {
+        let plan = plan_of(
+            project(
+                false,
+                vec![wanted(
+                    "kafka",
+                    "k",
+                    json!({"topicName": "t", "protocolTypes": ["TLS_1_3"]}),
+                )],
+            ),
+            vec![conn(
+                "kafka",
+                "k",
+                json!({"topicName": "t", "protocolTypes": ["TLS_1_2"]}),
+            )],
+        );
+        assert_eq!(plan.changes[0].fields[0].path, "/protocolTypes");
+    }
+
+    #[test]
+    fn a_bad_ignore_glob_is_an_error_naming_the_project() {
+        let mut p = project(true, vec![]);
+        p.ignore = vec!["a[".into()];
+        let state = CurrentState::from([("P".to_string(), vec![conn("email", "x", json!({}))])]);
+        let err = diff(&[p], &state, &Selection::default(), "s").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("project P: invalid ignore `a[`"),
+            "{err}"
+        );
+    }
+}

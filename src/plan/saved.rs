@@ -1,0 +1,391 @@
+//! Saved plans (`plan --out FILE`, `apply FILE`): the changes, the desired bodies with
+//! references (never values), a fingerprint of every touched connection's current state,
+//! the server URL and the tool version.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::normalise::fingerprint;
+use super::{Action, Change, FieldChange, Plan, PlanError, Unmanaged};
+use crate::desired::SourceRef;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use crate::model::{Body, Connection, pointer_set};
+use crate::refs::references_in;
+
+/// The version of the saved-plan format this build reads and writes.
+pub const SAVED_PLAN_FORMAT_VERSION: u32 = 1;
+
+/// A plan file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedPlan {
+    /// The file format's version.
+    pub format_version: u32,
+    /// The version of the tool that wrote it.
+    pub tool_version: String,
+    /// The server the plan was made against.
+    pub server: String,
+    /// Changes in apply order.
+    pub changes: Vec<SavedChange>,
+    /// Connections that matched.
+    pub unchanged: usize,
+    /// Connections neither desired nor pruned.
+    pub unmanaged: Vec<Unmanaged>,
+    /// Notes (write-only fields).
+    pub notes: Vec<String>,
+}
+
+/// One change as saved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedChange {
+    /// Project name.
+    pub project: String,
+    /// Connection type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Connection name.
+    pub name: String,
+    /// What to do.
+    pub action: Action,
+    /// The name on the server now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_name: Option<String>,
+    /// The type on the server now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_type: Option<String>,
+    /// The current fields for display (secrets read `(sensitive)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_fields: Option<Body>,
+    /// The desired body as written: references, never values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<Body>,
+    /// Field-level differences.
+    pub fields: Vec<FieldChange>,
+    /// Pointers left out of the comparison.
+    #[serde(default)]
+    pub ignore_fields: Vec<String>,
+    /// Where the desired connection is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SavedSource>,
+    /// Digest of the current state's canonical non-secret fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+/// A place in a desired-state file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedSource {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column.
+    pub column: u64,
+}
+
+impl SavedPlan {
+    /// The saved form of a plan. Refuses when a desired connection holds a literal secret
+    /// (allowed by `--allow-literal-secrets`): a plan file never holds a secret value.
+    pub fn from_plan(plan: &Plan) -> Result<SavedPlan, PlanError> {
+        let changes = plan
+            .changes
+            .iter()
+            .map(saved_change)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SavedPlan {
+            format_version: SAVED_PLAN_FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            server: plan.server.clone(),
+            changes,
+            unchanged: plan.unchanged,
+            unmanaged: plan.unmanaged.clone(),
+            notes: plan.notes.clone(),
+        })
+    }
+
+    /// Writes the file (whole or not at all).
+    pub fn write(&self, path: &Path) -> Result<(), PlanError> {
+        let text = serde_json::to_string_pretty(self).expect("a saved plan serialises");
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let io = |e: std::io::Error| {
+            saved_error(format!("cannot write plan file {}: {e}", path.display()))
+        };
+        let mut file =
+            tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new("."))).map_err(io)?;
+        std::io::Write::write_all(&mut file, format!("{text}\n").as_bytes()).map_err(io)?;
+        file.persist(path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+
+    /// Reads a plan file and checks its format version.
+    pub fn load(path: &Path) -> Result<SavedPlan, PlanError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| saved_error(format!("cannot read plan file {}: {e}", path.display())))?;
+        let version: Option<u64> = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("format_version")?.as_u64());
+        match version {
+            Some(v) if v == u64::from(SAVED_PLAN_FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(saved_error(format!(
+                    "plan file {} has format version {v}; this apinizer-gitops {} reads version {SAVED_PLAN_FORMAT_VERSION}: make the plan again with this version",
+                    path.display(),
+                    env!("CARGO_PKG_VERSION")
+                )));
+            }
+            None => {
+                return Err(saved_error(format!(
+                    "{} is not a plan file written by `apinizer-gitops plan --out` (no format_version)",
+                    path.display()
+                )));
+            }
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| saved_error(format!("plan file {} is damaged: {e}", path.display())))
+    }
+
+    /// Refuses to use the plan against another server than the one it was made for.
+    pub fn check_server(&self, server: &str) -> Result<(), PlanError> {
+        if same_server(&self.server, server) {
+            return Ok(());
+        }
+        Err(saved_error(format!(
+            "the plan was made for {} but the server is {server}; make a new plan for this server",
+            self.server
+        )))
+    }
+
+    /// The plan the apply engine executes.
+    pub fn into_plan(self) -> Plan {
+        Plan {
+            server: self.server,
+            changes: self.changes.into_iter().map(into_change).collect(),
+            unchanged: self.unchanged,
+            unmanaged: self.unmanaged,
+            notes: self.notes,
+        }
+    }
+}
+
+/// Refuses a change whose connection changed on the server since the plan was made: its
+/// fingerprint differs, it vanished, or (for a create) it appeared.
+pub fn ensure_fresh(change: &Change, current: Option<&Connection>) -> Result<(), PlanError> {
+    let now = current.map(fingerprint);
+    if now == change.fingerprint {
+        return Ok(());
+    }
+    Err(saved_error(format!(
+        "plan is stale: {} changed since the plan was made; make a new plan",
+        change.address()
+    )))
+}
+
+fn same_server(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
+
+fn saved_error(message: String) -> PlanError {
+    PlanError::SavedPlan { message }
+}
+
+fn saved_change(change: &Change) -> Result<SavedChange, PlanError> {
+    let desired = change
+        .desired
+        .as_ref()
+        .map(|d| savable_body(&change.address(), d))
+        .transpose()?;
+    Ok(SavedChange {
+        project: change.project.clone(),
+        kind: change.kind.clone(),
+        name: change.name.clone(),
+        action: change.action,
+        current_name: change.current_name.clone(),
+        current_type: change.current_kind.clone(),
+        current_fields: change.current_fields.clone(),
+        desired,
+        fields: change.fields.clone(),
+        ignore_fields: change.ignore_fields.clone(),
+        source: change.source.as_ref().map(|s| SavedSource {
+            file: s.file.clone(),
+            line: s.line,
+            column: s.column,
+        }),
+        fingerprint: change.fingerprint.clone(),
+    })
+}
+
+/// A template's body as saved: sensitive values that carry a reference
+/// (`Bearer ${env:TOKEN}`) are templates and go back in; a literal secret is refused.
+fn savable_body(address: &str, template: &Connection) -> Result<Body, PlanError> {
+    let mut body = template.fields.clone();
+    let mut literals = Vec::new();
+    for (pointer, secret) in template.secrets.iter() {
+        let text = Value::String(secret.expose_secret().to_string());
+        if references_in(&text).is_empty() {
+            literals.push(pointer.as_str());
+        } else {
+            pointer_set(&mut body, pointer, text);
+        }
+    }
+    if literals.is_empty() {
+        return Ok(body);
+    }
+    Err(saved_error(format!(
+        "cannot save the plan: {address} holds a literal secret at {} (allowed by --allow-literal-secrets); a plan file never stores secret values: write it as ${{env:NAME}}",
+        literals.join(", ")
+    )))
+}
+
+fn into_change(saved: SavedChange) -> Change {
+    let desired = saved
+        .desired
+        .map(|body| Connection::from_body(&saved.kind, &saved.name, body, true));
+    Change {
+        project: saved.project,
+        kind: saved.kind,
+        name: saved.name,
+        action: saved.action,
+        current_name: saved.current_name,
+        current_kind: saved.current_type,
+        current_fields: saved.current_fields,
+        desired,
+        fields: saved.fields,
+        ignore_fields: saved.ignore_fields,
+        source: saved.source.map(|s| SourceRef {
+            file: s.file,
+            line: s.line,
+            column: s.column,
+        }),
+        fingerprint: saved.fingerprint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::{conn, every_action_plan};
+    use serde_json::json;
+
+    fn plan_without_literals() -> Plan {
+        let mut plan = every_action_plan();
+        plan.changes
+            .retain(|c| c.desired.as_ref().is_none_or(|d| d.secrets.is_empty()));
+        plan
+    }
+
+    #[test]
+    fn a_saved_plan_round_trips_with_references_and_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let plan = plan_without_literals();
+        SavedPlan::from_plan(&plan).unwrap().write(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("canary"));
+        assert!(text.contains("${env:FRESH_PW}"));
+        let loaded = SavedPlan::load(&path).unwrap();
+        assert_eq!(loaded.tool_version, env!("CARGO_PKG_VERSION"));
+        let back = loaded.into_plan();
+        assert_eq!(back.changes.len(), plan.changes.len());
+        for (a, b) in back.changes.iter().zip(&plan.changes) {
+            assert_eq!(
+                (a.action, &a.name, &a.fingerprint),
+                (b.action, &b.name, &b.fingerprint)
+            );
+            assert_eq!(a.fields, b.fields);
+        }
+        let fresh = back.changes.iter().find(|c| c.name == "fresh").unwrap();
+        assert_eq!(
+            fresh.desired.as_ref().unwrap().fields["password"],
+            "${env:FRESH_PW}"
+        );
+    }
+
+    #[test]
+    fn a_literal_secret_refuses_to_be_saved_without_echoing_it() {
+        let err = SavedPlan::from_plan(&every_action_plan())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("P/email/mail holds a literal secret at /password"),
+            "{err}"
+        );
+        assert!(!err.contains("canary"));
+    }
+
+    #[test]
+    fn a_sensitive_value_holding_a_reference_is_saved_as_written() {
+        let mut plan = Plan::default();
+        let hook = crate::plan::fixtures::wanted(
+            "webhook",
+            "w",
+            json!({"fullUrl": "http://x",
+            "headerList": [{"name": "Authorization", "value": "Bearer ${env:TOKEN}"}]}),
+        );
+        plan.changes.push(
+            crate::plan::fixtures::plan_of(
+                crate::plan::fixtures::project(false, vec![hook]),
+                vec![],
+            )
+            .changes
+            .remove(0),
+        );
+        let saved = SavedPlan::from_plan(&plan).unwrap();
+        let body = saved.changes[0].desired.as_ref().unwrap();
+        assert_eq!(body["headerList"][0]["value"], "Bearer ${env:TOKEN}");
+        let back = saved.into_plan();
+        assert!(
+            back.changes[0]
+                .desired
+                .as_ref()
+                .unwrap()
+                .secrets
+                .contains("/headerList/0/value")
+        );
+    }
+
+    #[test]
+    fn another_format_version_or_a_stranger_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, r#"{"format_version": 99}"#).unwrap();
+        let err = SavedPlan::load(&path).unwrap_err().to_string();
+        assert!(err.contains("format version 99"), "{err}");
+        std::fs::write(&path, "[]").unwrap();
+        let err = SavedPlan::load(&path).unwrap_err().to_string();
+        assert!(err.contains("not a plan file"), "{err}");
+        let err = SavedPlan::load(&dir.path().join("missing.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot read plan file"), "{err}");
+    }
+
+    #[test]
+    fn another_server_is_refused() {
+        let saved = SavedPlan::from_plan(&plan_without_literals()).unwrap();
+        assert!(saved.check_server("http://s/").is_ok());
+        let err = saved.check_server("http://other").unwrap_err().to_string();
+        assert!(err.contains("made for http://s"), "{err}");
+    }
+
+    #[test]
+    fn a_changed_connection_makes_the_plan_stale() {
+        let plan = plan_without_literals();
+        let update = plan.changes.iter().find(|c| c.name == "changed").unwrap();
+        let same = conn(
+            "kafka",
+            "changed",
+            json!({"topicName": "old", "enableSecure": false,
+            "propertiesMap": {"bootstrap.servers": {"value": "${env:KAFKA}"}, "acks": {"value": "1"}}}),
+        );
+        assert!(ensure_fresh(update, Some(&same)).is_ok());
+        let moved = conn("kafka", "changed", json!({"topicName": "moved"}));
+        let err = ensure_fresh(update, Some(&moved)).unwrap_err().to_string();
+        assert!(err.contains("plan is stale: P/kafka/changed changed since the plan was made"));
+        let create = plan.changes.iter().find(|c| c.name == "fresh").unwrap();
+        assert!(ensure_fresh(create, None).is_ok());
+        assert!(ensure_fresh(create, Some(&moved)).is_err());
+    }
+}

@@ -1,0 +1,259 @@
+//! The JSON report: stable keys, documented by `schemas/plan.schema.json` (generated from
+//! [`plan_schema`]).
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::Wording;
+use crate::plan::{Action, Change, FieldChange, Plan, SAVED_PLAN_FORMAT_VERSION};
+
+/// The version of the JSON report format.
+pub const REPORT_FORMAT_VERSION: u32 = SAVED_PLAN_FORMAT_VERSION;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    format_version: u32,
+    command: &'static str,
+    server: &'a str,
+    changes_present: bool,
+    summary: Summary,
+    changes: Vec<ReportChange<'a>>,
+    unmanaged: Vec<ReportUnmanaged<'a>>,
+    notes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Summary {
+    create: usize,
+    update: usize,
+    rename: usize,
+    replace: usize,
+    delete: usize,
+    unchanged: usize,
+    unmanaged: usize,
+}
+
+#[derive(Serialize)]
+struct ReportChange<'a> {
+    project: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    name: &'a str,
+    action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_type: Option<&'a str>,
+    fields: Vec<ReportField<'a>>,
+    source: Option<ReportSource>,
+}
+
+#[derive(Serialize)]
+struct ReportField<'a> {
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    before: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<&'a Value>,
+    sensitive: bool,
+}
+
+#[derive(Serialize)]
+struct ReportSource {
+    file: String,
+    line: u64,
+}
+
+#[derive(Serialize)]
+struct ReportUnmanaged<'a> {
+    project: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    name: &'a str,
+}
+
+/// Renders the plan as pretty JSON (with a trailing newline).
+pub fn render(plan: &Plan, wording: Wording) -> String {
+    let report = Report {
+        format_version: REPORT_FORMAT_VERSION,
+        command: match wording {
+            Wording::Plan => "plan",
+            Wording::Drift => "drift",
+        },
+        server: &plan.server,
+        changes_present: plan.has_changes(),
+        summary: Summary {
+            create: plan.count(Action::Create),
+            update: plan.count(Action::Update),
+            rename: plan.count(Action::Rename),
+            replace: plan.count(Action::Replace),
+            delete: plan.count(Action::Delete),
+            unchanged: plan.unchanged,
+            unmanaged: plan.unmanaged.len(),
+        },
+        changes: plan.changes.iter().map(report_change).collect(),
+        unmanaged: plan
+            .unmanaged
+            .iter()
+            .map(|u| ReportUnmanaged {
+                project: &u.project,
+                kind: &u.kind,
+                name: &u.name,
+            })
+            .collect(),
+        notes: &plan.notes,
+    };
+    serde_json::to_string_pretty(&report).expect("a report serialises") + "\n"
+}
+
+fn report_change(change: &Change) -> ReportChange<'_> {
+    ReportChange {
+        project: &change.project,
+        kind: &change.kind,
+        name: &change.name,
+        action: change.action,
+        current_name: change.current_name.as_deref().filter(|n| *n != change.name),
+        current_type: change.current_kind.as_deref().filter(|k| *k != change.kind),
+        fields: change.fields.iter().map(report_field).collect(),
+        source: change.source.as_ref().map(|s| ReportSource {
+            file: s.file.display().to_string(),
+            line: s.line,
+        }),
+    }
+}
+
+/// A field change; a sensitive one never carries values.
+fn report_field(field: &FieldChange) -> ReportField<'_> {
+    let shown = !field.sensitive;
+    ReportField {
+        path: &field.path,
+        before: field.before.as_ref().filter(|_| shown),
+        after: field.after.as_ref().filter(|_| shown),
+        sensitive: field.sensitive,
+    }
+}
+
+/// The JSON Schema of the report.
+pub fn plan_schema() -> Value {
+    let count = json!({"type": "integer", "minimum": 0});
+    let name = json!({"type": "string", "minLength": 1});
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://apinizer-gitops.dev/schemas/plan.schema.json",
+        "title": "apinizer-gitops plan report",
+        "description": "Output of `apinizer-gitops plan --format json` and `drift --format json`.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["format_version", "command", "server", "changes_present", "summary", "changes", "unmanaged", "notes"],
+        "properties": {
+            "format_version": {"const": REPORT_FORMAT_VERSION, "description": "Version of this report format."},
+            "command": {"enum": ["plan", "drift"], "description": "The command that printed the report."},
+            "server": {"type": "string", "description": "The Apinizer Manager URL the plan was made against."},
+            "changes_present": {"type": "boolean", "description": "Whether apply would change anything (drift detected)."},
+            "summary": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["create", "update", "rename", "replace", "delete", "unchanged", "unmanaged"],
+                "properties": {
+                    "create": count, "update": count, "rename": count, "replace": count,
+                    "delete": count, "unchanged": count, "unmanaged": count
+                }
+            },
+            "changes": {"type": "array", "items": {"$ref": "#/$defs/change"}, "description": "Changes in apply order."},
+            "unmanaged": {"type": "array", "items": {"$ref": "#/$defs/connection"}, "description": "Connections not in the desired state and not pruned."},
+            "notes": {"type": "array", "items": {"type": "string"}, "description": "Notes such as write-only fields that could not be compared."}
+        },
+        "$defs": {
+            "connection": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["project", "type", "name"],
+                "properties": {"project": name, "type": {"$ref": "#/$defs/connectionType"}, "name": name}
+            },
+            "connectionType": {"enum": crate::catalog::type_names().collect::<Vec<_>>()},
+            "change": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["project", "type", "name", "action", "fields", "source"],
+                "properties": {
+                    "project": name,
+                    "type": {"$ref": "#/$defs/connectionType"},
+                    "name": name,
+                    "action": {"enum": ["rename", "create", "update", "replace", "delete"]},
+                    "current_name": {"type": "string", "description": "The name on the server now (rename)."},
+                    "current_type": {"$ref": "#/$defs/connectionType", "description": "The type on the server now (replace)."},
+                    "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
+                    "source": {
+                        "description": "Where the desired connection is written (null for delete).",
+                        "oneOf": [
+                            {"type": "null"},
+                            {
+                                "type": "object",
+                                "additionalProperties": false,
+                                "required": ["file", "line"],
+                                "properties": {"file": {"type": "string"}, "line": {"type": "integer", "minimum": 1}}
+                            }
+                        ]
+                    }
+                }
+            },
+            "field": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["path", "sensitive"],
+                "properties": {
+                    "path": {"type": "string", "pattern": "^(/([^~]|~[01])*)+$", "description": "JSON Pointer (RFC 6901) into the connection body."},
+                    "before": {"description": "Current value; absent when unset or sensitive."},
+                    "after": {"description": "Desired value as written (references as ${env:NAME}); absent when unset or sensitive."},
+                    "sensitive": {"type": "boolean", "description": "A secret or sensitive entry: no values are ever given."}
+                },
+                "if": {"properties": {"sensitive": {"const": true}}},
+                "then": {"not": {"anyOf": [{"required": ["before"]}, {"required": ["after"]}]}}
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::every_action_plan;
+
+    #[test]
+    fn the_committed_schema_is_the_generated_one() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/plan.schema.json");
+        let generated = crate::schema::plan_schema_text() + "\n";
+        if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "schemas/plan.schema.json is stale: run `UPDATE_SCHEMAS=1 cargo test --lib render::json`"
+        );
+    }
+
+    #[test]
+    fn reports_validate_against_the_schema() {
+        let validator = jsonschema::validator_for(&plan_schema()).unwrap();
+        for plan in [every_action_plan(), Plan::default()] {
+            for wording in [Wording::Plan, Wording::Drift] {
+                let report: Value = serde_json::from_str(&render(&plan, wording)).unwrap();
+                let errors: Vec<String> = validator
+                    .iter_errors(&report)
+                    .map(|e| e.to_string())
+                    .collect();
+                assert!(errors.is_empty(), "{errors:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_schema_rejects_values_on_sensitive_fields() {
+        let validator = jsonschema::validator_for(&plan_schema()).unwrap();
+        let mut report: Value =
+            serde_json::from_str(&render(&every_action_plan(), Wording::Plan)).unwrap();
+        report["changes"][3]["fields"][0]["after"] = json!("leak");
+        assert!(!validator.is_valid(&report));
+    }
+}
