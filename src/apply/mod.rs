@@ -207,7 +207,7 @@ impl Executor<'_> {
             .await
             .map_err(|e| e.to_string())?;
         match current {
-            Some(current) if matches_desired(body, &current, &change.ignore_fields) => {
+            Some(current) if crate::plan::in_sync(body, &current, &change.ignore_fields) => {
                 Ok(Outcome::Done {
                     deployment: no_deployment(),
                     note: Some("already present and matching".into()),
@@ -238,12 +238,6 @@ fn no_deployment() -> DeploymentResult {
     }
 }
 
-/// Whether the server already holds `desired` (the plan engine's comparison).
-fn matches_desired(_desired: &Connection, _current: &Connection, _ignore: &[String]) -> bool {
-    // Until the plan engine's comparison lands, a duplicate cannot be confirmed.
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +256,7 @@ mod tests {
             action: Action::Create,
             current_name: None,
             current_kind: None,
+            current_fields: None,
             desired: Some(desired),
             fields: Vec::new(),
             ignore_fields: Vec::new(),

@@ -1,25 +1,13 @@
-//! The order in which a plan's changes run: renames, then creates and updates, then
-//! replaces, then deletes. Renames go first so a create that reuses an old name finds it
-//! free; deletes go last so nothing is lost before its successor exists.
+//! The order in which a plan's changes run, phase by phase ([`crate::plan::Action::phase`]).
 
-use crate::plan::{Action, Change};
-
-/// The phase of an action (0 runs first).
-fn phase_of(action: Action) -> usize {
-    match action {
-        Action::Rename => 0,
-        Action::Create | Action::Update => 1,
-        Action::Replace => 2,
-        Action::Delete => 3,
-    }
-}
+use crate::plan::Change;
 
 /// The changes grouped by phase, in phase order, each with its index in the plan. Empty
 /// phases are left out; within a phase the plan's order is kept.
 pub(super) fn in_order(changes: &[Change]) -> Vec<Vec<(usize, &Change)>> {
     let mut phases: Vec<Vec<(usize, &Change)>> = vec![Vec::new(); 4];
     for (index, change) in changes.iter().enumerate() {
-        phases[phase_of(change.action)].push((index, change));
+        phases[change.action.phase()].push((index, change));
     }
     phases.retain(|p| !p.is_empty());
     phases
@@ -28,6 +16,7 @@ pub(super) fn in_order(changes: &[Change]) -> Vec<Vec<(usize, &Change)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Action;
 
     fn change(name: &str, action: Action) -> Change {
         Change {
@@ -37,6 +26,7 @@ mod tests {
             action,
             current_name: None,
             current_kind: None,
+            current_fields: None,
             desired: None,
             fields: Vec::new(),
             ignore_fields: Vec::new(),
