@@ -7,12 +7,16 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::refs::ProcessEnv;
+use std::io::Write;
 
+use crate::refs::{Env, ProcessEnv};
+
+mod apply;
 mod drift;
 mod export;
 mod logging;
 mod plan;
+mod quickstart;
 mod sandbox;
 pub mod server;
 mod validate;
@@ -282,20 +286,24 @@ pub struct SandboxArgs {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     logging::init(&cli.log);
-    let code = match cli.command {
+    let code = dispatch(cli.command, &cli.log, &ProcessEnv, &mut std::io::stdout());
+    ExitCode::from(code)
+}
+
+/// Runs one command with variables from `env` and its report on `out`; the quickstart
+/// runs its steps through here too, so they behave exactly like the command line.
+pub fn dispatch(command: Command, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
+    match command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema => print_schema(),
         Command::Completions { shell } => print_completions(shell),
-        Command::Plan(args) => plan::run(args, &cli.log),
-        Command::Drift(args) => drift::run(args, &cli.log),
+        Command::Plan(args) => plan::run(args, log, env, out),
+        Command::Drift(args) => drift::run(args, log, env, out),
+        Command::Apply(args) => apply::run(&args, log, env, out),
+        Command::Export(args) => export::run(&args, env, out),
+        Command::Quickstart(args) => quickstart::run(&args, out),
         Command::Sandbox(args) => sandbox::run(args),
-        Command::Export(args) => export::run(&args, &ProcessEnv, &mut std::io::stdout()),
-        _ => {
-            tracing::error!("command not implemented yet");
-            EXIT_ERROR
-        }
-    };
-    ExitCode::from(code)
+    }
 }
 
 /// Runs an async command to completion on a fresh runtime.
