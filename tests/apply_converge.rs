@@ -9,7 +9,6 @@ use apinizer_gitops::sandbox::SandboxConfig;
 use apply_support::{Server, example_projects, examples_dir};
 
 #[test]
-#[ignore = "needs plan"]
 fn all_14_types_converge_plan_apply_plan() {
     let server = Server::with_example_projects();
     let first = server.plan_examples();
@@ -32,7 +31,6 @@ fn all_14_types_converge_plan_apply_plan() {
 }
 
 #[test]
-#[ignore = "needs plan"]
 fn apply_under_a_20_percent_fail_rate_converges_in_two_runs_without_duplicates() {
     let server = Server::start(SandboxConfig {
         projects: example_projects(),
@@ -62,7 +60,6 @@ fn apply_under_a_20_percent_fail_rate_converges_in_two_runs_without_duplicates()
 }
 
 #[test]
-#[ignore = "needs plan"]
 fn an_apply_killed_midway_converges_when_run_again() {
     let server = Server::start(SandboxConfig {
         projects: example_projects(),
@@ -96,7 +93,6 @@ fn an_apply_killed_midway_converges_when_run_again() {
 }
 
 #[test]
-#[ignore = "needs plan"]
 fn apply_refuses_without_auto_approve_when_stdin_is_not_a_terminal() {
     let server = Server::with_example_projects();
     server
@@ -111,7 +107,6 @@ fn apply_refuses_without_auto_approve_when_stdin_is_not_a_terminal() {
 }
 
 #[test]
-#[ignore = "needs plan"]
 fn apply_with_a_missing_variable_lists_every_name_and_writes_nothing() {
     let server = Server::with_example_projects();
     server

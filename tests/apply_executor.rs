@@ -26,6 +26,7 @@ fn change(project: &str, action: Action, desired: Option<Connection>, name: &str
         action,
         current_name: None,
         current_kind: None,
+        current_fields: None,
         desired,
         fields: Vec::new(),
         ignore_fields: Vec::new(),

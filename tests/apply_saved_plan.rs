@@ -63,7 +63,6 @@ fn alerts_smtp(server: &Server) -> Connection {
 }
 
 #[test]
-#[ignore = "needs plan"]
 fn a_saved_plan_applies_from_a_fresh_process_with_secrets_only_in_the_environment() {
     let server = drifted();
     let (dir, file) = save_plan(&server);
@@ -86,7 +85,6 @@ fn a_saved_plan_applies_from_a_fresh_process_with_secrets_only_in_the_environmen
 }
 
 #[test]
-#[ignore = "needs plan"]
 fn a_stale_saved_plan_is_refused_and_nothing_is_written() {
     let server = drifted();
     let (dir, file) = save_plan(&server);
@@ -108,7 +106,6 @@ fn a_stale_saved_plan_is_refused_and_nothing_is_written() {
 }
 
 #[test]
-#[ignore = "needs plan"]
 fn a_saved_plan_for_another_server_is_refused() {
     let server = drifted();
     let other = drifted();
@@ -126,7 +123,6 @@ fn a_saved_plan_for_another_server_is_refused() {
 }
 
 #[test]
-#[ignore = "needs plan"]
 fn a_saved_plan_of_another_version_is_refused() {
     let server = drifted();
     let (dir, file) = save_plan(&server);
@@ -141,7 +137,6 @@ fn a_saved_plan_of_another_version_is_refused() {
 }
 
 #[test]
-#[ignore = "needs plan"]
 fn a_saved_plan_lists_every_missing_variable_before_any_write() {
     let server = drifted();
     let (dir, file) = save_plan(&server);

@@ -121,7 +121,6 @@ fn export_without_a_token_says_what_to_set() {
 }
 
 #[test]
-#[ignore = "needs plan"]
 fn exported_files_plan_to_no_changes_with_the_variables_set() {
     let server = seeded();
     let (dir, _) = export(&server);
