@@ -5,6 +5,7 @@ mod apply_support;
 
 use std::time::{Duration, Instant};
 
+use apinizer_gitops::model::Connection;
 use apinizer_gitops::sandbox::SandboxConfig;
 use apply_support::{Server, example_projects, examples_dir};
 
@@ -28,6 +29,54 @@ fn all_14_types_converge_plan_apply_plan() {
     let again = server.plan_examples();
     assert!(again.contains("No changes."), "{again}");
     server.assert_holds_examples_once();
+    let writes = server.sandbox.write_count();
+    let (code, stdout, _) = server.apply_examples();
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("Apply complete: 0 created, 0 updated"),
+        "{stdout}"
+    );
+    assert_eq!(
+        server.sandbox.write_count(),
+        writes,
+        "a converged apply writes nothing"
+    );
+}
+
+#[test]
+fn prune_deletes_the_undesired_and_ignore_keeps_legacy_connections() {
+    let extra = |name: &str| {
+        let fields = serde_json::json!({"fullUrl": "https://old.example.com"});
+        let body = fields.as_object().unwrap().clone();
+        (
+            "Payments".to_string(),
+            Connection::from_body("webhook", name, body, false),
+        )
+    };
+    let mut seed = apply_support::examples_as_seed();
+    seed.push(extra("tmp-hook"));
+    seed.push(extra("legacy-hook"));
+    let server = Server::start(SandboxConfig {
+        seed,
+        ..SandboxConfig::default()
+    });
+    let (code, stdout, stderr) = server.apply_examples();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("deleted Payments/webhook/tmp-hook (undeployed: dev ok, prod ok)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("0 created, 0 updated, 0 renamed, 0 replaced, 1 deleted, 0 failed."),
+        "{stdout}"
+    );
+    let names: Vec<String> = server
+        .snapshot("Payments")
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert!(names.contains(&"legacy-hook".to_string()), "{names:?}");
+    assert!(!names.contains(&"tmp-hook".to_string()), "{names:?}");
 }
 
 #[test]

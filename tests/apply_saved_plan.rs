@@ -151,3 +151,12 @@ fn a_saved_plan_lists_every_missing_variable_before_any_write() {
         .stderr(contains("PAYMENTS_SMTP_PASSWORD"));
     assert_eq!(server.sandbox.write_count(), 0);
 }
+
+#[test]
+fn a_missing_plan_file_is_an_error() {
+    let server = drifted();
+    let dir = tempfile::tempdir().unwrap();
+    apply_file(&server, dir.path(), &dir.path().join("nope.plan"))
+        .code(1)
+        .stderr(contains("cannot read plan file"));
+}

@@ -95,7 +95,7 @@ fn export_refuses_an_unknown_project_or_type_and_writes_nothing() {
     let out = dir.path().join("out");
     for (flag, value, message) in [
         ("--project", "Nope", "no project matches `Nope`"),
-        ("--type", "smtp", "unknown connection type `smtp`"),
+        ("--type", "smtp", "invalid --type `smtp`"),
     ] {
         server
             .command()
@@ -106,6 +106,19 @@ fn export_refuses_an_unknown_project_or_type_and_writes_nothing() {
             .stderr(predicates::str::contains(message));
         assert!(!out.exists());
     }
+}
+
+#[test]
+fn export_into_a_folder_that_cannot_be_made_fails_with_the_path() {
+    let server = seeded();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    server
+        .command()
+        .args(["export", "--out"])
+        .arg(file.path().join("sub"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("cannot write"));
 }
 
 #[test]

@@ -6,22 +6,21 @@ mod document;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
-
 use crate::api::{ApiError, Client};
 use crate::catalog::{catalog, type_names};
 use crate::model::Connection;
+use crate::plan::Selection;
 
 pub use document::{ProjectDocument, SCHEMA_LINE, project_document, to_yaml, variable_name};
 
-/// What to export.
+/// What to export: the `--project`, `--type` and `--name` flags as given.
 #[derive(Debug, Clone, Default)]
 pub struct ExportRequest {
     /// Project name globs; all visible projects when empty.
     pub projects: Vec<String>,
     /// Connection types; all 14 when empty.
     pub types: Vec<String>,
-    /// Connection name globs; all when empty.
+    /// Connection name globs (ignoring case); all when empty.
     pub names: Vec<String>,
 }
 
@@ -55,12 +54,9 @@ pub async fn read_projects(
     client: &Client,
     request: &ExportRequest,
 ) -> Result<Vec<(String, ProjectDocument)>, ExportError> {
-    let types = selected_types(&request.types)?;
-    let names = globs(&request.names, "--name")?;
-    let projects = selected_projects(client, &request.projects).await?;
-    let reads = projects
-        .iter()
-        .map(|p| read_project(client, p, &types, &names));
+    let selection = selection(&request.projects, &request.types, &request.names)?;
+    let projects = selected_projects(client, &request.projects, &selection).await?;
+    let reads = projects.iter().map(|p| read_project(client, p, &selection));
     let connections = futures::future::try_join_all(reads).await?;
     Ok(projects
         .into_iter()
@@ -121,46 +117,36 @@ fn file_stem(project: &str) -> String {
     }
 }
 
-/// The types to read, checked against the catalog.
-fn selected_types(requested: &[String]) -> Result<Vec<String>, ExportError> {
-    if requested.is_empty() {
-        return Ok(type_names().map(str::to_string).collect());
-    }
-    for kind in requested {
-        if catalog().connection_type(kind).is_none() {
-            let known: Vec<&str> = type_names().collect();
-            return Err(ExportError::Selection(format!(
-                "unknown connection type `{kind}` (known: {})",
-                known.join(", ")
-            )));
-        }
-    }
-    Ok(requested.to_vec())
+/// The run's selection (the same rules as plan's: unknown types and bad globs refused).
+fn selection(
+    projects: &[String],
+    types: &[String],
+    names: &[String],
+) -> Result<Selection, ExportError> {
+    Selection::new(projects, types, names).map_err(|e| ExportError::Selection(e.to_string()))
 }
 
-/// The projects that match the globs; a glob that matches nothing is an error naming it.
+/// The selected projects, sorted; a `--project` glob that matches none is an error naming
+/// it and the projects that exist.
 async fn selected_projects(
     client: &Client,
     patterns: &[String],
+    selection: &Selection,
 ) -> Result<Vec<String>, ExportError> {
     let mut projects = client.list_projects().await?;
     projects.sort();
-    if patterns.is_empty() {
-        return Ok(projects);
-    }
     for pattern in patterns {
-        let one = globs(std::slice::from_ref(pattern), "--project")?;
-        if !projects.iter().any(|p| one.is_match(p)) {
+        let one = self::selection(std::slice::from_ref(pattern), &[], &[])?;
+        if !projects.iter().any(|p| one.project(p)) {
             return Err(ExportError::Selection(format!(
                 "no project matches `{pattern}` (projects on the server: {})",
                 projects.join(", ")
             )));
         }
     }
-    let wanted = globs(patterns, "--project")?;
     Ok(projects
         .into_iter()
-        .filter(|p| wanted.is_match(p))
+        .filter(|p| selection.project(p))
         .collect())
 }
 
@@ -169,9 +155,9 @@ async fn selected_projects(
 async fn read_project(
     client: &Client,
     project: &str,
-    types: &[String],
-    names: &GlobSet,
+    selection: &Selection,
 ) -> Result<Vec<Connection>, ExportError> {
+    let types: Vec<&str> = type_names().filter(|t| selection.kind(t)).collect();
     let lists = types
         .iter()
         .map(|kind| client.list_connections(project, kind));
@@ -179,7 +165,7 @@ async fn read_project(
     let selected = listed
         .into_iter()
         .flatten()
-        .filter(|c| names.is_empty() || names.is_match(&c.name));
+        .filter(|c| selection.name(&c.name));
     let whole = selected.map(|c| read_whole(client, project, c));
     let mut connections = futures::future::try_join_all(whole).await?;
     let order = |kind: &str| type_names().position(|t| t == kind);
@@ -205,19 +191,6 @@ async fn read_whole(
     Ok(whole.unwrap_or(listed))
 }
 
-/// A glob set from command-line patterns; an empty list matches nothing (callers check).
-fn globs(patterns: &[String], flag: &str) -> Result<GlobSet, ExportError> {
-    let mut builder = GlobSetBuilder::new();
-    for pattern in patterns {
-        let glob = Glob::new(pattern)
-            .map_err(|e| ExportError::Selection(format!("bad {flag} pattern `{pattern}`: {e}")))?;
-        builder.add(glob);
-    }
-    builder
-        .build()
-        .map_err(|e| ExportError::Selection(format!("bad {flag} patterns: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,10 +204,9 @@ mod tests {
 
     #[test]
     fn unknown_types_and_bad_globs_are_selection_errors() {
-        let err = selected_types(&["smtp".into()]).unwrap_err();
-        assert!(err.to_string().contains("unknown connection type `smtp`"));
-        assert_eq!(selected_types(&[]).unwrap().len(), 14);
-        assert!(globs(&["[".into()], "--name").is_err());
+        let err = selection(&[], &["smtp".into()], &[]).unwrap_err();
+        assert!(err.to_string().contains("invalid --type `smtp`"), "{err}");
+        assert!(selection(&[], &[], &["[".into()]).is_err());
     }
 
     #[test]
