@@ -84,12 +84,16 @@ fn apply_saved(
     let saved = SavedPlan::load(path).map_err(|e| e.to_string())?;
     check_tool_version(&saved)?;
     let mut server = args.server.clone();
-    let url = server
-        .server
-        .get_or_insert_with(|| saved.server.clone())
-        .clone();
-    saved.check_server(&url).map_err(|e| e.to_string())?;
+    server.server.get_or_insert_with(|| saved.server.clone());
     let config = client_config(&server, env).map_err(|e| format!("{e:#}"))?;
+    let runtime = Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let client = runtime
+        .block_on(Client::connect(config))
+        .map_err(|e| e.to_string())?;
+    // The client's URL is normalised (no trailing `/`, no `/apiops`), like the plan's.
+    saved
+        .check_server(client.server_url())
+        .map_err(|e| e.to_string())?;
     let plan = saved.into_plan();
     apply::check_variables(&plan, env).map_err(|MissingVariables(names)| {
         format!(
@@ -97,10 +101,6 @@ fn apply_saved(
             names.join(", ")
         )
     })?;
-    let runtime = Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let client = runtime
-        .block_on(Client::connect(config))
-        .map_err(|e| e.to_string())?;
     runtime.block_on(ensure_fresh(&client, &plan))?;
     print_report(&plan, args.format, Wording::Plan, log, out);
     runtime.block_on(execute_plan(&plan, &client, env, args, out, console))
