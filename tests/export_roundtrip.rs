@@ -12,11 +12,33 @@ use apinizer_gitops::sandbox::SandboxConfig;
 use apply_support::{Server, assert_no_canary, examples_as_seed, load, text};
 use serde_json::Value;
 
+/// The examples plus a secured kafka connection (its keystore comes back as an ID only),
+/// and an empty project.
 fn seeded() -> Server {
     Server::start(SandboxConfig {
-        seed: examples_as_seed(),
+        seed: seed(),
+        projects: vec!["Empty".into()],
         ..SandboxConfig::default()
     })
+}
+
+fn seed() -> Vec<(String, Connection)> {
+    let secured = serde_json::json!({
+        "topicName": "audit", "enableSecure": true, "protocolTypes": ["TLS_1_2"],
+        "keyStoreName": "payments-keystore",
+        "propertiesMap": {
+            "bootstrap.servers": {"value": "k:9093"},
+            "key.serializer": {"value": "x.StringSerializer"},
+            "value.serializer": {"value": "x.StringSerializer"}}});
+    let kafka = Connection::from_body(
+        "kafka",
+        "audit-events",
+        secured.as_object().unwrap().clone(),
+        false,
+    );
+    let mut all = examples_as_seed();
+    all.push(("Payments".into(), kafka));
+    all
 }
 
 /// Exports every project into a fresh folder; returns the folder and stdout.
@@ -40,7 +62,7 @@ fn export(server: &Server) -> (tempfile::TempDir, String) {
 fn export_writes_one_valid_file_per_project_without_secret_values() {
     let server = seeded();
     let (dir, stdout) = export(&server);
-    for project in ["Payments", "Observability"] {
+    for project in ["Payments", "Observability", "Empty"] {
         let path = dir.path().join(format!("{project}.yaml"));
         let content = std::fs::read_to_string(&path).unwrap();
         assert!(
@@ -52,7 +74,12 @@ fn export_writes_one_valid_file_per_project_without_secret_values() {
         assert!(stdout.contains(&format!("{}", path.display())), "{stdout}");
     }
     let exported = load(dir.path());
-    assert_eq!(exported.connection_count(), examples_as_seed().len());
+    assert_eq!(exported.connection_count(), seed().len());
+    let payments = std::fs::read_to_string(dir.path().join("Payments.yaml")).unwrap();
+    assert!(
+        payments.contains("keyStoreName: ${env:PAYMENTS_AUDIT_EVENTS_KEY_STORE_NAME}"),
+        "a keystore known only by its ID becomes a reference:\n{payments}"
+    );
     let listed = listed_variables(&stdout);
     assert_eq!(
         listed,
@@ -137,7 +164,7 @@ fn export_without_a_token_says_what_to_set() {
 fn exported_files_plan_to_no_changes_with_the_variables_set() {
     let server = seeded();
     let (dir, _) = export(&server);
-    let variables = variables_for(dir.path(), &examples_as_seed());
+    let variables = variables_for(dir.path(), &seed());
     let output = server
         .command()
         .args(["plan", "-f"])
