@@ -171,3 +171,28 @@ fn apply_with_a_missing_variable_lists_every_name_and_writes_nothing() {
         ));
     assert_eq!(server.sandbox.write_count(), 0);
 }
+
+#[test]
+fn apply_with_json_format_prints_the_plan_and_the_report_as_json_documents() {
+    let server = Server::with_example_projects();
+    let output = server
+        .command_with_example_env()
+        .args(["apply", "--auto-approve", "--format", "json", "-f"])
+        .arg(examples_dir())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = apply_support::text(&output.stdout);
+    let documents: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("stdout is not a JSON stream ({e}):\n{stdout}"));
+    assert_eq!(documents.len(), 2, "{stdout}");
+    assert_eq!(documents[1]["summary"]["created"], 14);
+    assert_eq!(documents[1]["changes"][0]["deployment"]["success"], true);
+    let stderr = apply_support::text(&output.stderr);
+    assert!(
+        stderr.contains("created Payments/email/alerts-smtp"),
+        "live lines on stderr"
+    );
+}

@@ -3,6 +3,8 @@
 
 use std::io::{self, Write};
 
+use serde_json::{Value, json};
+
 use crate::api::DeploymentResult;
 use crate::plan::{Action, Change};
 
@@ -122,24 +124,30 @@ impl ApplyReport {
         }
     }
 
+    /// Changes done (and deployed) with this action.
+    pub fn done(&self, action: Action) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.action == action && matches!(c.outcome, Outcome::Done { .. }))
+            .filter(|c| !c.failed())
+            .count()
+    }
+
+    /// Changes that failed (request or deployment).
+    pub fn failed(&self) -> usize {
+        self.changes.iter().filter(|c| c.failed()).count()
+    }
+
     /// `Apply complete: N created, N updated, N renamed, N replaced, N deleted, N failed.`
     pub fn summary(&self) -> String {
-        let done = |action: Action| {
-            self.changes
-                .iter()
-                .filter(|c| c.action == action && matches!(c.outcome, Outcome::Done { .. }))
-                .filter(|c| !c.failed())
-                .count()
-        };
-        let failed = self.changes.iter().filter(|c| c.failed()).count();
         format!(
             "Apply complete: {} created, {} updated, {} renamed, {} replaced, {} deleted, {} failed.",
-            done(Action::Create),
-            done(Action::Update),
-            done(Action::Rename),
-            done(Action::Replace),
-            done(Action::Delete),
-            failed
+            self.done(Action::Create),
+            self.done(Action::Update),
+            self.done(Action::Rename),
+            self.done(Action::Replace),
+            self.done(Action::Delete),
+            self.failed()
         )
     }
 
@@ -168,6 +176,61 @@ pub fn render(report: &ApplyReport, with_lines: bool, out: &mut dyn Write) -> io
         )?;
     }
     writeln!(out, "{}", report.summary())
+}
+
+/// The report as one JSON document (`--format json`): every change with its outcome and
+/// deployment results, the counts and the summary line.
+pub fn to_json(report: &ApplyReport) -> Value {
+    let changes: Vec<Value> = report.changes.iter().map(change_json).collect();
+    json!({
+        "changes": changes,
+        "summary": {
+            "created": report.done(Action::Create),
+            "updated": report.done(Action::Update),
+            "renamed": report.done(Action::Rename),
+            "replaced": report.done(Action::Replace),
+            "deleted": report.done(Action::Delete),
+            "failed": report.failed(),
+            "not_started": report.not_started(),
+        },
+        "summary_line": report.summary(),
+    })
+}
+
+fn change_json(change: &ChangeReport) -> Value {
+    let mut entry = json!({
+        "project": change.project,
+        "type": change.kind,
+        "name": change.name,
+        "action": change.action,
+        "failed": change.failed(),
+        "line": change.line(),
+    });
+    if let Some(previous) = &change.previous {
+        entry["previous"] = previous.clone().into();
+    }
+    let (outcome, detail) = match &change.outcome {
+        Outcome::Done { deployment, note } => {
+            entry["deployment"] = deployment_json(deployment);
+            ("done", note.clone())
+        }
+        Outcome::Failed { message } => ("failed", Some(message.clone())),
+        Outcome::NotStarted => ("not_started", None),
+    };
+    entry["outcome"] = outcome.into();
+    if let Some(detail) = detail {
+        entry["message"] = detail.into();
+    }
+    entry
+}
+
+fn deployment_json(deployment: &DeploymentResult) -> Value {
+    let environments: Vec<Value> = deployment
+        .environments
+        .iter()
+        .map(|e| json!({"environment": e.environment_name, "success": e.success, "message": e.message}))
+        .collect();
+    json!({"success": deployment.success, "environments": environments})
 }
 
 fn verb(action: Action) -> &'static str {
@@ -318,6 +381,28 @@ mod tests {
         assert!(text.ends_with(
             "Apply complete: 0 created, 0 updated, 0 renamed, 0 replaced, 0 deleted, 1 failed.\n"
         ));
+    }
+
+    #[test]
+    fn the_json_report_carries_outcomes_deployments_and_counts() {
+        let all = ApplyReport {
+            changes: vec![
+                report(Action::Create, deployed(&[("dev", true), ("prod", false)])),
+                report(Action::Delete, Outcome::NotStarted),
+            ],
+        };
+        let doc = to_json(&all);
+        assert_eq!(doc["summary"]["failed"], 1);
+        assert_eq!(doc["summary"]["not_started"], 1);
+        assert_eq!(doc["changes"][0]["outcome"], "done");
+        assert_eq!(doc["changes"][0]["failed"], true);
+        assert_eq!(
+            doc["changes"][0]["deployment"]["environments"][1]["environment"],
+            "prod"
+        );
+        assert_eq!(doc["changes"][1]["outcome"], "not_started");
+        assert_eq!(doc["changes"][1]["action"], "delete");
+        assert_eq!(doc["summary_line"], all.summary());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tokio::runtime::Runtime;
 
 use super::plan::{compute_from_flags, print_report};
 use super::server::client_config;
-use super::{ApplyArgs, EXIT_ERROR, LogArgs};
+use super::{ApplyArgs, EXIT_ERROR, LogArgs, OutputFormat};
 use crate::api::Client;
 use crate::apply::{self, ApplyOptions, ApplyReport, ChangeReport};
 use crate::plan::{self, Plan, SavedPlan};
@@ -62,7 +62,7 @@ fn plan_and_apply(
     };
     print_report(&computed.plan, args.format, Wording::Plan, log, out);
     if !computed.plan.has_changes() {
-        return finish(&ApplyReport::default(), out, console);
+        return finish(&ApplyReport::default(), args.format, out, console);
     }
     if !args.auto_approve {
         confirm(&mut std::io::stdin().lock(), out)?;
@@ -171,6 +171,7 @@ async fn execute_plan(
         parallelism: usize::from(args.server.parallelism),
         continue_on_error: args.continue_on_error,
     };
+    let json = args.format == OutputFormat::Json;
     let report = if console.stdout_is_terminal {
         let bar = progress_bar(plan.changes.len());
         let mut tick = |done: &ChangeReport| {
@@ -181,18 +182,33 @@ async fn execute_plan(
         bar.finish_and_clear();
         report
     } else {
+        // With JSON on stdout, the live lines go to stderr so stdout stays parseable.
+        let mut stderr = std::io::stderr();
+        let live: &mut dyn Write = if json { &mut stderr } else { &mut *out };
         let mut line = |done: &ChangeReport| {
-            let _ = writeln!(out, "{}", done.line());
+            let _ = writeln!(live, "{}", done.line());
         };
         apply::execute(plan, client, env, options, &mut line).await
     };
-    finish(&report, out, console)
+    finish(&report, args.format, out, console)
 }
 
-/// The report (every line again after a progress bar) and the summary line.
-fn finish(report: &ApplyReport, out: &mut dyn Write, console: Console) -> Result<u8, String> {
-    apply::report::render(report, console.stdout_is_terminal, out)
-        .map_err(|e| format!("cannot write the report: {e}"))?;
+/// The report: a JSON document for `--format json`; otherwise every line again after a
+/// progress bar, then the summary line.
+fn finish(
+    report: &ApplyReport,
+    format: OutputFormat,
+    out: &mut dyn Write,
+    console: Console,
+) -> Result<u8, String> {
+    let written = if format == OutputFormat::Json {
+        let text = serde_json::to_string_pretty(&apply::report::to_json(report))
+            .expect("a JSON value serialises");
+        writeln!(out, "{text}")
+    } else {
+        apply::report::render(report, console.stdout_is_terminal, out)
+    };
+    written.map_err(|e| format!("cannot write the report: {e}"))?;
     Ok(report.exit_code())
 }
 
