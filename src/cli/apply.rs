@@ -13,7 +13,7 @@ use super::server::client_config;
 use super::{ApplyArgs, EXIT_ERROR, LogArgs, OutputFormat};
 use crate::api::Client;
 use crate::apply::{self, ApplyOptions, ApplyReport, ChangeReport};
-use crate::plan::{self, Plan, SavedPlan};
+use crate::plan::{self, Plan, PlanError, SavedPlan};
 use crate::refs::{Env, MissingVariables};
 use crate::render::Wording;
 
@@ -95,12 +95,8 @@ fn apply_saved(
         .check_server(client.server_url())
         .map_err(|e| e.to_string())?;
     let plan = saved.into_plan();
-    apply::check_variables(&plan, env).map_err(|MissingVariables(names)| {
-        format!(
-            "missing environment variables: {} (set them before running; nothing was sent to the server)",
-            names.join(", ")
-        )
-    })?;
+    apply::check_variables(&plan, env)
+        .map_err(|MissingVariables(names)| PlanError::MissingVariables(names).to_string())?;
     runtime.block_on(ensure_fresh(&client, &plan))?;
     print_report(&plan, args.format, Wording::Plan, log, out);
     runtime.block_on(execute_plan(&plan, &client, env, args, out, console))
