@@ -111,8 +111,9 @@ impl Executor<'_> {
             Action::Create => self.create(change).await,
             Action::Update | Action::Rename => self.update(change).await,
             Action::Replace => {
-                self.delete(change, current_name(change)).await?;
-                self.create(change).await
+                let removed = self.delete(change, current_name(change)).await?;
+                let created = self.create(change).await?;
+                Ok(replaced(removed, created))
             }
             Action::Delete => self.delete(change, current_name(change)).await,
         }
@@ -218,6 +219,23 @@ impl Executor<'_> {
     }
 }
 
+/// A replace's outcome: the create's, failed when the old connection's removal from the
+/// workers failed (the old one may still run there).
+fn replaced(removed: Outcome, created: Outcome) -> Outcome {
+    let undeploy_failed =
+        matches!(&removed, Outcome::Done { deployment, .. } if !deployment.success);
+    match created {
+        Outcome::Done { mut deployment, .. } if undeploy_failed => {
+            deployment.success = false;
+            Outcome::Done {
+                deployment,
+                note: Some("the old connection was not undeployed everywhere".into()),
+            }
+        }
+        other => other,
+    }
+}
+
 /// The name the server knows the connection by now.
 fn current_name(change: &Change) -> &str {
     change.current_name.as_deref().unwrap_or(&change.name)
@@ -263,6 +281,23 @@ mod tests {
             source: None,
             fingerprint: None,
         }
+    }
+
+    #[test]
+    fn a_replace_whose_undeploy_failed_is_failed() {
+        let ok = done(no_deployment());
+        let undeploy_failed = done(DeploymentResult {
+            success: false,
+            environments: Vec::new(),
+        });
+        assert!(
+            matches!(replaced(ok.clone(), ok.clone()), Outcome::Done { deployment, note: None } if deployment.success)
+        );
+        let Outcome::Done { deployment, note } = replaced(undeploy_failed, ok) else {
+            panic!("still done");
+        };
+        assert!(!deployment.success);
+        assert!(note.unwrap().contains("not undeployed"));
     }
 
     #[test]
