@@ -9,10 +9,12 @@
 //! server; [`cli`] parses flags and dispatches.
 
 pub mod api;
+pub mod apply;
 pub mod catalog;
 pub mod cli;
 pub mod desired;
 pub mod diag;
+pub mod export;
 pub mod model;
 pub mod plan;
 pub mod refs;

@@ -1,17 +1,21 @@
 //! `drift`: a plan reported as drift, for scheduled jobs; exits 0 in sync, 1 on error,
 //! 2 on drift.
 
+use std::io::Write;
+
 use super::plan::{compute_from_flags, print_report};
 use super::{DriftArgs, EXIT_CHANGES, EXIT_ERROR, LogArgs};
+use crate::refs::Env;
 use crate::render::Wording;
 
-/// Runs `drift`.
-pub fn run(args: DriftArgs, log: &LogArgs) -> u8 {
-    let Some((_runtime, computed)) = compute_from_flags(&args.files, &args.selection, &args.server)
+/// Runs `drift` with variables from `env`, printing the report on `out`.
+pub fn run(args: DriftArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
+    let Some((_runtime, computed)) =
+        compute_from_flags(&args.files, &args.selection, &args.server, env)
     else {
         return EXIT_ERROR;
     };
-    print_report(&computed.plan, args.format, Wording::Drift, log);
+    print_report(&computed.plan, args.format, Wording::Drift, log, out);
     if computed.plan.has_changes() {
         EXIT_CHANGES
     } else {

@@ -7,9 +7,16 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use std::io::Write;
+
+use crate::refs::{Env, ProcessEnv};
+
+mod apply;
 mod drift;
+mod export;
 mod logging;
 mod plan;
+mod quickstart;
 mod sandbox;
 pub mod server;
 mod validate;
@@ -46,6 +53,9 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Print the JSON Schema of the desired-state files.
     Schema,
+    /// Tell the whole story against an in-process sandbox: plan, apply, plan again,
+    /// a change behind the tool's back, drift.
+    Quickstart(QuickstartArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -230,6 +240,19 @@ pub struct ExportArgs {
     pub out: PathBuf,
 }
 
+/// `quickstart` flags.
+#[derive(Debug, Args)]
+pub struct QuickstartArgs {
+    /// Desired-state files for the story (default: the examples).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH_OR_GLOB",
+        default_value = "examples/connections"
+    )]
+    pub files: Vec<String>,
+}
+
 /// `sandbox` flags.
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
@@ -263,19 +286,33 @@ pub struct SandboxArgs {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     logging::init(&cli.log);
-    let code = match cli.command {
+    let code = dispatch(cli.command, &cli.log, &ProcessEnv, &mut std::io::stdout());
+    ExitCode::from(code)
+}
+
+/// Runs one command with variables from `env` and its report on `out`; the quickstart
+/// runs its steps through here too, so they behave exactly like the command line.
+pub fn dispatch(command: Command, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
+    match command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema => print_schema(),
         Command::Completions { shell } => print_completions(shell),
-        Command::Plan(args) => plan::run(args, &cli.log),
-        Command::Drift(args) => drift::run(args, &cli.log),
+        Command::Plan(args) => plan::run(args, log, env, out),
+        Command::Drift(args) => drift::run(args, log, env, out),
+        Command::Apply(args) => apply::run(&args, log, env, out),
+        Command::Export(args) => export::run(&args, env, out),
+        Command::Quickstart(args) => quickstart::run(&args, out),
         Command::Sandbox(args) => sandbox::run(args),
-        _ => {
-            tracing::error!("command not implemented yet");
-            EXIT_ERROR
-        }
-    };
-    ExitCode::from(code)
+    }
+}
+
+/// Runs an async command to completion on a fresh runtime.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+        .block_on(future)
 }
 
 fn print_schema() -> u8 {

@@ -2,7 +2,7 @@
 //! Also the pieces `drift` (and `apply`) share: computing a plan from the flags and
 //! printing a report.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use tokio::runtime::Runtime;
 
@@ -12,12 +12,13 @@ use super::{
 use crate::desired::LoadOptions;
 use crate::diag::Diagnostic;
 use crate::plan::{Computed, Plan, PlanError, PlanRequest, SavedPlan, Selection};
-use crate::refs::ProcessEnv;
+use crate::refs::Env;
 use crate::render::{self, Wording};
 
-/// Runs `plan`.
-pub fn run(args: PlanArgs, log: &LogArgs) -> u8 {
-    let Some((_runtime, computed)) = compute_from_flags(&args.files, &args.selection, &args.server)
+/// Runs `plan` with variables from `env`, printing the plan on `out`.
+pub fn run(args: PlanArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
+    let Some((_runtime, computed)) =
+        compute_from_flags(&args.files, &args.selection, &args.server, env)
     else {
         return EXIT_ERROR;
     };
@@ -29,7 +30,7 @@ pub fn run(args: PlanArgs, log: &LogArgs) -> u8 {
         }
         tracing::info!(path = %path.display(), "plan saved");
     }
-    print_report(&computed.plan, args.format, Wording::Plan, log);
+    print_report(&computed.plan, args.format, Wording::Plan, log, out);
     if computed.plan.has_changes() && args.detailed_exitcode {
         EXIT_CHANGES
     } else {
@@ -43,8 +44,9 @@ pub fn compute_from_flags(
     files: &FileArgs,
     selection: &SelectionArgs,
     server: &ServerArgs,
+    env: &dyn Env,
 ) -> Option<(Runtime, Computed)> {
-    let result = request(files, selection, server).and_then(|request| {
+    let result = request(files, selection, server, env).and_then(|request| {
         let runtime = Runtime::new().map_err(|e| PlanError::Input {
             message: format!("cannot start the async runtime: {e}"),
         })?;
@@ -67,23 +69,29 @@ fn request<'a>(
     files: &FileArgs,
     selection: &SelectionArgs,
     server: &ServerArgs,
+    env: &'a dyn Env,
 ) -> Result<PlanRequest<'a>, PlanError> {
-    static ENV: ProcessEnv = ProcessEnv;
     Ok(PlanRequest {
         load: LoadOptions {
             paths: files.files.clone(),
             allow_literal_secrets: files.allow_literal_secrets,
         },
         selection: Selection::new(&selection.projects, &selection.types, &selection.names)?,
-        client: super::server::client_config(server, &ENV).map_err(|e| PlanError::Input {
+        client: super::server::client_config(server, env).map_err(|e| PlanError::Input {
             message: format!("{e:#}"),
         })?,
-        env: &ENV,
+        env,
     })
 }
 
-/// Prints a plan on stdout in the chosen format.
-pub fn print_report(plan: &Plan, format: OutputFormat, wording: Wording, log: &LogArgs) {
+/// Prints a plan on `out` (stdout) in the chosen format.
+pub fn print_report(
+    plan: &Plan,
+    format: OutputFormat,
+    wording: Wording,
+    log: &LogArgs,
+    out: &mut dyn Write,
+) {
     let text = match format {
         OutputFormat::Text => {
             let colour =
@@ -93,7 +101,7 @@ pub fn print_report(plan: &Plan, format: OutputFormat, wording: Wording, log: &L
         OutputFormat::Json => render::json::render(plan, wording),
         OutputFormat::Markdown => render::markdown::render(plan, wording),
     };
-    print!("{text}");
+    let _ = write!(out, "{text}");
 }
 
 /// Prints an error (and any diagnostics it carries) on stderr.

@@ -95,19 +95,9 @@ pub fn diff(
         let currents = current.get(&project.name).unwrap_or(&empty);
         diff_project(project, currents, selection, &mut plan)?;
     }
-    plan.changes.sort_by_key(|c| apply_phase(c.action));
+    // Stable: file order holds within a phase.
+    plan.changes.sort_by_key(|c| c.action.phase());
     Ok(plan)
-}
-
-/// Apply order: renames, then creates and updates, then replaces, then deletes. The sort
-/// is stable, so file order holds within a phase.
-fn apply_phase(action: Action) -> u8 {
-    match action {
-        Action::Rename => 0,
-        Action::Create | Action::Update => 1,
-        Action::Replace => 2,
-        Action::Delete => 3,
-    }
 }
 
 fn diff_project(
@@ -195,6 +185,17 @@ fn write_only_note(project: &str, selected: &SelectedConnection, unknown: &[Stri
         t.name,
         unknown.join(", ")
     )
+}
+
+/// Whether the server's connection already is the desired one by the plan's own
+/// comparison (same type, same name, no differing field); apply uses it to confirm a
+/// create that met "already exists".
+pub fn in_sync(resolved: &Connection, current: &Connection, ignore_fields: &[String]) -> bool {
+    if resolved.kind != current.kind || resolved.name != current.name {
+        return false;
+    }
+    let view = compare_view(resolved, current, ignore_fields);
+    differing_paths(&resolved.kind, &view.desired, &view.current).is_empty()
 }
 
 /// The field-level differences of two comparable forms, with values taken from forms

@@ -22,7 +22,7 @@ use crate::model::{Body, Connection};
 use crate::refs::Env;
 
 pub use current::read_current;
-pub use diff::{CurrentState, SelectedConnection, SelectedProject, diff};
+pub use diff::{CurrentState, SelectedConnection, SelectedProject, diff, in_sync};
 pub use normalise::{fingerprint, normalise};
 pub use saved::{SAVED_PLAN_FORMAT_VERSION, SavedChange, SavedPlan, SavedSource, ensure_fresh};
 pub use selection::{BadSelection, Selection};
@@ -44,6 +44,20 @@ pub enum Action {
     Replace,
     /// DELETE (prune).
     Delete,
+}
+
+impl Action {
+    /// The apply phase (0 runs first): renames, then creates and updates, then replaces,
+    /// then deletes. Renames free old names before creates; deletes come last so nothing
+    /// is lost before its successor exists.
+    pub fn phase(self) -> usize {
+        match self {
+            Action::Rename => 0,
+            Action::Create | Action::Update => 1,
+            Action::Replace => 2,
+            Action::Delete => 3,
+        }
+    }
 }
 
 /// One field that differs. Sensitive fields carry no values.

@@ -1,0 +1,417 @@
+//! What an apply did: one entry per change with its outcome and deployment results, the
+//! text lines a pipeline log shows, and the stable summary line.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use crate::api::DeploymentResult;
+use crate::plan::{Action, Change};
+
+/// How one change ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The server accepted it; the deployment may still have failed.
+    Done {
+        /// The deployment result of the last request (create for a replace).
+        deployment: DeploymentResult,
+        /// Extra information (e.g. "already present and matching").
+        note: Option<String>,
+    },
+    /// The change failed; `message` is safe to show (never a secret).
+    Failed {
+        /// What went wrong.
+        message: String,
+    },
+    /// Not started because an earlier change failed.
+    NotStarted,
+}
+
+/// One change and its outcome.
+#[derive(Debug, Clone)]
+pub struct ChangeReport {
+    /// Index of the change in the plan.
+    pub index: usize,
+    /// Project name.
+    pub project: String,
+    /// Connection type.
+    pub kind: String,
+    /// Connection name (the new one for a rename).
+    pub name: String,
+    /// What was done.
+    pub action: Action,
+    /// The old name (rename) or old type (replace), for the report line.
+    pub previous: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+impl ChangeReport {
+    /// A report for a change with the given outcome.
+    pub fn new(index: usize, change: &Change, outcome: Outcome) -> Self {
+        let previous = match change.action {
+            Action::Rename => change.current_name.clone(),
+            Action::Replace => change.current_kind.clone(),
+            _ => None,
+        };
+        ChangeReport {
+            index,
+            project: change.project.clone(),
+            kind: change.kind.clone(),
+            name: change.name.clone(),
+            action: change.action,
+            previous,
+            outcome,
+        }
+    }
+
+    /// Whether it counts as failed: the request failed, or the deployment did.
+    pub fn failed(&self) -> bool {
+        match &self.outcome {
+            Outcome::Done { deployment, .. } => !deployment.success,
+            Outcome::Failed { .. } => true,
+            Outcome::NotStarted => false,
+        }
+    }
+
+    /// The plain report line (`created Payments/email/alerts-smtp (deployed: dev ok)`).
+    pub fn line(&self) -> String {
+        let address = format!("{}/{}/{}", self.project, self.kind, self.name);
+        match &self.outcome {
+            Outcome::Done { deployment, note } => {
+                let mut line = format!("{} {address}", past_tense(self.action));
+                if let Some(previous) = &self.previous {
+                    line.push_str(&format!(" (was {previous})"));
+                }
+                line.push_str(&deployment_text(self.action, deployment));
+                if let Some(note) = note {
+                    line.push_str(&format!("; {note}"));
+                }
+                line
+            }
+            Outcome::Failed { message } => {
+                format!("failed to {} {address}: {message}", verb(self.action))
+            }
+            Outcome::NotStarted => format!(
+                "not started: {} {address} (an earlier change failed)",
+                verb(self.action)
+            ),
+        }
+    }
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    /// Every change of the plan, in plan order.
+    pub changes: Vec<ChangeReport>,
+}
+
+impl ApplyReport {
+    /// Whether every change was done and deployed.
+    pub fn succeeded(&self) -> bool {
+        self.changes
+            .iter()
+            .all(|c| !c.failed() && !matches!(c.outcome, Outcome::NotStarted))
+    }
+
+    /// The exit code DESIGN.md gives: 0 all done, 1 any change failed or not started.
+    pub fn exit_code(&self) -> u8 {
+        if self.succeeded() {
+            0
+        } else {
+            crate::cli::EXIT_ERROR
+        }
+    }
+
+    /// Changes done (and deployed) with this action.
+    pub fn done(&self, action: Action) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.action == action && matches!(c.outcome, Outcome::Done { .. }))
+            .filter(|c| !c.failed())
+            .count()
+    }
+
+    /// Changes that failed (request or deployment).
+    pub fn failed(&self) -> usize {
+        self.changes.iter().filter(|c| c.failed()).count()
+    }
+
+    /// `Apply complete: N created, N updated, N renamed, N replaced, N deleted, N failed.`
+    pub fn summary(&self) -> String {
+        format!(
+            "Apply complete: {} created, {} updated, {} renamed, {} replaced, {} deleted, {} failed.",
+            self.done(Action::Create),
+            self.done(Action::Update),
+            self.done(Action::Rename),
+            self.done(Action::Replace),
+            self.done(Action::Delete),
+            self.failed()
+        )
+    }
+
+    /// Changes skipped after the first failure.
+    pub fn not_started(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::NotStarted))
+            .count()
+    }
+}
+
+/// Writes the report: every change line when `with_lines` (a terminal showed a progress
+/// bar instead), then the summary, and a hint when changes were skipped.
+pub fn render(report: &ApplyReport, with_lines: bool, out: &mut dyn Write) -> io::Result<()> {
+    if with_lines {
+        for change in &report.changes {
+            writeln!(out, "{}", change.line())?;
+        }
+    }
+    let skipped = report.not_started();
+    if skipped > 0 {
+        writeln!(
+            out,
+            "{skipped} change(s) not started after the first failure (--continue-on-error keeps going)."
+        )?;
+    }
+    writeln!(out, "{}", report.summary())
+}
+
+/// The report as one JSON document (`--format json`): every change with its outcome and
+/// deployment results, the counts and the summary line.
+pub fn to_json(report: &ApplyReport) -> Value {
+    let changes: Vec<Value> = report.changes.iter().map(change_json).collect();
+    json!({
+        "changes": changes,
+        "summary": {
+            "created": report.done(Action::Create),
+            "updated": report.done(Action::Update),
+            "renamed": report.done(Action::Rename),
+            "replaced": report.done(Action::Replace),
+            "deleted": report.done(Action::Delete),
+            "failed": report.failed(),
+            "not_started": report.not_started(),
+        },
+        "summary_line": report.summary(),
+    })
+}
+
+fn change_json(change: &ChangeReport) -> Value {
+    let mut entry = json!({
+        "project": change.project,
+        "type": change.kind,
+        "name": change.name,
+        "action": change.action,
+        "failed": change.failed(),
+        "line": change.line(),
+    });
+    if let Some(previous) = &change.previous {
+        entry["previous"] = previous.clone().into();
+    }
+    let (outcome, detail) = match &change.outcome {
+        Outcome::Done { deployment, note } => {
+            entry["deployment"] = deployment_json(deployment);
+            ("done", note.clone())
+        }
+        Outcome::Failed { message } => ("failed", Some(message.clone())),
+        Outcome::NotStarted => ("not_started", None),
+    };
+    entry["outcome"] = outcome.into();
+    if let Some(detail) = detail {
+        entry["message"] = detail.into();
+    }
+    entry
+}
+
+fn deployment_json(deployment: &DeploymentResult) -> Value {
+    let environments: Vec<Value> = deployment
+        .environments
+        .iter()
+        .map(|e| json!({"environment": e.environment_name, "success": e.success, "message": e.message}))
+        .collect();
+    json!({"success": deployment.success, "environments": environments})
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Rename => "rename",
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Replace => "replace",
+        Action::Delete => "delete",
+    }
+}
+
+fn past_tense(action: Action) -> &'static str {
+    match action {
+        Action::Rename => "renamed",
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Replace => "replaced",
+        Action::Delete => "deleted",
+    }
+}
+
+/// ` (deployed: dev ok, prod FAILED: reason)`, or nothing when the server reported no
+/// environments and no failure.
+fn deployment_text(action: Action, deployment: &DeploymentResult) -> String {
+    let word = if action == Action::Delete {
+        "undeployed"
+    } else {
+        "deployed"
+    };
+    if deployment.environments.is_empty() {
+        return if deployment.success {
+            String::new()
+        } else {
+            format!(" (not {word}: deployment failed)")
+        };
+    }
+    let parts: Vec<String> = deployment
+        .environments
+        .iter()
+        .map(|e| match (e.success, e.message.is_empty()) {
+            (true, _) => format!("{} ok", e.environment_name),
+            (false, true) => format!("{} FAILED", e.environment_name),
+            (false, false) => format!("{} FAILED: {}", e.environment_name, e.message),
+        })
+        .collect();
+    format!(" ({word}: {})", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::EnvironmentResult;
+
+    fn report(action: Action, outcome: Outcome) -> ChangeReport {
+        ChangeReport {
+            index: 0,
+            project: "Payments".into(),
+            kind: "email".into(),
+            name: "alerts-smtp".into(),
+            action,
+            previous: None,
+            outcome,
+        }
+    }
+
+    fn deployed(envs: &[(&str, bool)]) -> Outcome {
+        Outcome::Done {
+            deployment: DeploymentResult {
+                success: envs.iter().all(|(_, ok)| *ok),
+                environments: envs
+                    .iter()
+                    .map(|(name, ok)| EnvironmentResult {
+                        environment_name: name.to_string(),
+                        success: *ok,
+                        message: if *ok {
+                            String::new()
+                        } else {
+                            "worker down".into()
+                        },
+                    })
+                    .collect(),
+            },
+            note: None,
+        }
+    }
+
+    #[test]
+    fn a_done_change_shows_each_environment() {
+        let r = report(Action::Create, deployed(&[("dev", true), ("prod", true)]));
+        assert_eq!(
+            r.line(),
+            "created Payments/email/alerts-smtp (deployed: dev ok, prod ok)"
+        );
+        assert!(!r.failed());
+    }
+
+    #[test]
+    fn a_failed_deployment_counts_as_failed() {
+        let r = report(Action::Update, deployed(&[("dev", true), ("prod", false)]));
+        assert_eq!(
+            r.line(),
+            "updated Payments/email/alerts-smtp (deployed: dev ok, prod FAILED: worker down)"
+        );
+        assert!(r.failed());
+        let all = ApplyReport { changes: vec![r] };
+        assert!(
+            all.summary()
+                .ends_with("0 updated, 0 renamed, 0 replaced, 0 deleted, 1 failed.")
+        );
+        assert_eq!(all.exit_code(), 1);
+    }
+
+    #[test]
+    fn renames_and_replaces_name_what_they_were() {
+        let mut r = report(Action::Rename, deployed(&[]));
+        r.previous = Some("old-smtp".into());
+        assert_eq!(
+            r.line(),
+            "renamed Payments/email/alerts-smtp (was old-smtp)"
+        );
+        let mut r = report(Action::Replace, deployed(&[]));
+        r.previous = Some("kafka".into());
+        assert_eq!(r.line(), "replaced Payments/email/alerts-smtp (was kafka)");
+    }
+
+    #[test]
+    fn failures_and_skips_are_reported() {
+        let failed = report(
+            Action::Delete,
+            Outcome::Failed {
+                message: "HTTP 500".into(),
+            },
+        );
+        assert_eq!(
+            failed.line(),
+            "failed to delete Payments/email/alerts-smtp: HTTP 500"
+        );
+        let skipped = report(Action::Create, Outcome::NotStarted);
+        assert!(skipped.line().starts_with("not started: create"));
+        let all = ApplyReport {
+            changes: vec![failed, skipped],
+        };
+        let mut out = Vec::new();
+        render(&all, true, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("1 change(s) not started"));
+        assert!(text.ends_with(
+            "Apply complete: 0 created, 0 updated, 0 renamed, 0 replaced, 0 deleted, 1 failed.\n"
+        ));
+    }
+
+    #[test]
+    fn the_json_report_carries_outcomes_deployments_and_counts() {
+        let all = ApplyReport {
+            changes: vec![
+                report(Action::Create, deployed(&[("dev", true), ("prod", false)])),
+                report(Action::Delete, Outcome::NotStarted),
+            ],
+        };
+        let doc = to_json(&all);
+        assert_eq!(doc["summary"]["failed"], 1);
+        assert_eq!(doc["summary"]["not_started"], 1);
+        assert_eq!(doc["changes"][0]["outcome"], "done");
+        assert_eq!(doc["changes"][0]["failed"], true);
+        assert_eq!(
+            doc["changes"][0]["deployment"]["environments"][1]["environment"],
+            "prod"
+        );
+        assert_eq!(doc["changes"][1]["outcome"], "not_started");
+        assert_eq!(doc["changes"][1]["action"], "delete");
+        assert_eq!(doc["summary_line"], all.summary());
+    }
+
+    #[test]
+    fn an_empty_run_succeeds() {
+        let all = ApplyReport::default();
+        assert_eq!(all.exit_code(), 0);
+        assert_eq!(
+            all.summary(),
+            "Apply complete: 0 created, 0 updated, 0 renamed, 0 replaced, 0 deleted, 0 failed."
+        );
+    }
+}

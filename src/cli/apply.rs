@@ -1,0 +1,234 @@
+//! `apply`: plan now and execute after confirmation, or execute a saved plan file (the
+//! file is the approval) after checking it is for this server and this version, that
+//! every variable is set, and that nothing it touches changed since it was made.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::runtime::Runtime;
+
+use super::plan::{compute_from_flags, print_report};
+use super::server::client_config;
+use super::{ApplyArgs, EXIT_ERROR, LogArgs, OutputFormat};
+use crate::api::Client;
+use crate::apply::{self, ApplyOptions, ApplyReport, ChangeReport};
+use crate::plan::{self, Plan, PlanError, SavedPlan};
+use crate::refs::{Env, MissingVariables};
+use crate::render::Wording;
+
+/// Where the command runs: progress bar or plain lines, and whether a person can answer.
+#[derive(Debug, Clone, Copy)]
+struct Console {
+    stdout_is_terminal: bool,
+    stdin_is_terminal: bool,
+}
+
+/// Runs `apply`; returns the exit code (0 every change done, 1 otherwise).
+pub fn run(args: &ApplyArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
+    let console = Console {
+        stdout_is_terminal: std::io::stdout().is_terminal(),
+        stdin_is_terminal: std::io::stdin().is_terminal(),
+    };
+    let result = match &args.plan_file {
+        Some(path) => apply_saved(args, path, log, env, out, console),
+        None => plan_and_apply(args, log, env, out, console),
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("error: {message}");
+        EXIT_ERROR
+    })
+}
+
+/// Plans now, shows the plan, asks (unless `--auto-approve`), executes.
+fn plan_and_apply(
+    args: &ApplyArgs,
+    log: &LogArgs,
+    env: &dyn Env,
+    out: &mut dyn Write,
+    console: Console,
+) -> Result<u8, String> {
+    if !args.auto_approve && !console.stdin_is_terminal {
+        return Err(
+            "standard input is not a terminal, so apply cannot ask for confirmation: \
+                    pass --auto-approve, or save a plan with `plan --out FILE` and run `apply FILE`"
+                .into(),
+        );
+    }
+    let Some((runtime, computed)) =
+        compute_from_flags(&args.files, &args.selection, &args.server, env)
+    else {
+        return Ok(EXIT_ERROR);
+    };
+    print_report(&computed.plan, args.format, Wording::Plan, log, out);
+    if !computed.plan.has_changes() {
+        return finish(&ApplyReport::default(), args.format, out, console);
+    }
+    if !args.auto_approve {
+        confirm(&mut std::io::stdin().lock(), out)?;
+    }
+    let execution = execute_plan(&computed.plan, &computed.client, env, args, out, console);
+    runtime.block_on(execution)
+}
+
+/// Executes a saved plan; refuses (writing nothing) a plan for another server or
+/// version, a missing variable, or a connection changed since the plan was made.
+fn apply_saved(
+    args: &ApplyArgs,
+    path: &Path,
+    log: &LogArgs,
+    env: &dyn Env,
+    out: &mut dyn Write,
+    console: Console,
+) -> Result<u8, String> {
+    let saved = SavedPlan::load(path).map_err(|e| e.to_string())?;
+    check_tool_version(&saved)?;
+    let mut server = args.server.clone();
+    server.server.get_or_insert_with(|| saved.server.clone());
+    let config = client_config(&server, env).map_err(|e| format!("{e:#}"))?;
+    let runtime = Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let client = runtime
+        .block_on(Client::connect(config))
+        .map_err(|e| e.to_string())?;
+    // The client's URL is normalised (no trailing `/`, no `/apiops`), like the plan's.
+    saved
+        .check_server(client.server_url())
+        .map_err(|e| e.to_string())?;
+    let plan = saved.into_plan();
+    apply::check_variables(&plan, env)
+        .map_err(|MissingVariables(names)| PlanError::MissingVariables(names).to_string())?;
+    runtime.block_on(ensure_fresh(&client, &plan))?;
+    print_report(&plan, args.format, Wording::Plan, log, out);
+    runtime.block_on(execute_plan(&plan, &client, env, args, out, console))
+}
+
+/// Refuses a plan written by another version of the tool.
+fn check_tool_version(saved: &SavedPlan) -> Result<(), String> {
+    let ours = env!("CARGO_PKG_VERSION");
+    if saved.tool_version == ours {
+        return Ok(());
+    }
+    Err(format!(
+        "the plan was made by apinizer-gitops {} but this is {ours}: make a new plan with this version",
+        saved.tool_version
+    ))
+}
+
+/// Re-reads every touched connection; names every one that changed since the plan.
+async fn ensure_fresh(client: &Client, plan: &Plan) -> Result<(), String> {
+    let checks = plan.changes.iter().map(|change| async move {
+        let name = change.current_name.as_deref().unwrap_or(&change.name);
+        let current = client
+            .get_connection(&change.project, name)
+            .await
+            .map_err(|e| e.to_string())?;
+        plan::ensure_fresh(change, current.as_ref()).map_err(|e| e.to_string())
+    });
+    let problems: Vec<String> = futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}\nnothing was written", problems.join("\n")))
+    }
+}
+
+/// Asks for confirmation; only `yes` goes on.
+fn confirm(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {
+    let _ = write!(
+        out,
+        "\nDo you want to perform these actions? Only 'yes' will be accepted: "
+    );
+    let _ = out.flush();
+    let mut answer = String::new();
+    input
+        .read_line(&mut answer)
+        .map_err(|e| format!("cannot read the answer: {e}"))?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err("apply cancelled: the answer was not 'yes'; nothing was written".into())
+    }
+}
+
+/// Runs the changes with progress and writes the report; returns the exit code.
+async fn execute_plan(
+    plan: &Plan,
+    client: &Client,
+    env: &dyn Env,
+    args: &ApplyArgs,
+    out: &mut dyn Write,
+    console: Console,
+) -> Result<u8, String> {
+    let options = ApplyOptions {
+        parallelism: usize::from(args.server.parallelism),
+        continue_on_error: args.continue_on_error,
+    };
+    let json = args.format == OutputFormat::Json;
+    let report = if console.stdout_is_terminal {
+        let bar = progress_bar(plan.changes.len());
+        let mut tick = |done: &ChangeReport| {
+            bar.inc(1);
+            bar.set_message(done.line());
+        };
+        let report = apply::execute(plan, client, env, options, &mut tick).await;
+        bar.finish_and_clear();
+        report
+    } else {
+        // With JSON on stdout, the live lines go to stderr so stdout stays parseable.
+        let mut stderr = std::io::stderr();
+        let live: &mut dyn Write = if json { &mut stderr } else { &mut *out };
+        let mut line = |done: &ChangeReport| {
+            let _ = writeln!(live, "{}", done.line());
+        };
+        apply::execute(plan, client, env, options, &mut line).await
+    };
+    finish(&report, args.format, out, console)
+}
+
+/// The report: a JSON document for `--format json`; otherwise every line again after a
+/// progress bar, then the summary line.
+fn finish(
+    report: &ApplyReport,
+    format: OutputFormat,
+    out: &mut dyn Write,
+    console: Console,
+) -> Result<u8, String> {
+    let written = if format == OutputFormat::Json {
+        let text = serde_json::to_string_pretty(&apply::report::to_json(report))
+            .expect("a JSON value serialises");
+        writeln!(out, "{text}")
+    } else {
+        apply::report::render(report, console.stdout_is_terminal, out)
+    };
+    written.map_err(|e| format!("cannot write the report: {e}"))?;
+    Ok(report.exit_code())
+}
+
+fn progress_bar(len: usize) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_yes_confirms() {
+        let mut out = Vec::new();
+        assert!(confirm(&mut "yes\n".as_bytes(), &mut out).is_ok());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Only 'yes' will be accepted"));
+        for answer in ["y\n", "YES please\n", "\n", ""] {
+            let err = confirm(&mut answer.as_bytes(), &mut Vec::new()).unwrap_err();
+            assert!(err.contains("cancelled"), "{answer:?}");
+        }
+    }
+}

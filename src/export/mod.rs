@@ -1,0 +1,230 @@
+//! Export: reads what the server holds and writes desired-state YAML, one file per
+//! project, that validates and plans to `No changes.` with the listed variables set.
+
+mod document;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::api::{ApiError, Client};
+use crate::catalog::{catalog, type_names};
+use crate::model::Connection;
+use crate::plan::Selection;
+
+pub use document::{ProjectDocument, SCHEMA_LINE, project_document, to_yaml, variable_name};
+
+/// What to export: the `--project`, `--type` and `--name` flags as given.
+#[derive(Debug, Clone, Default)]
+pub struct ExportRequest {
+    /// Project name globs; all visible projects when empty.
+    pub projects: Vec<String>,
+    /// Connection types; all 14 when empty.
+    pub types: Vec<String>,
+    /// Connection name globs (ignoring case); all when empty.
+    pub names: Vec<String>,
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A bad `--project`, `--type` or `--name`.
+    #[error("{0}")]
+    Selection(String),
+    /// The server refused or failed.
+    #[error("{0}")]
+    Api(Box<ApiError>),
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl From<ApiError> for ExportError {
+    fn from(error: ApiError) -> Self {
+        ExportError::Api(Box::new(error))
+    }
+}
+
+/// Reads the selected projects and builds one document per project, in name order.
+pub async fn read_projects(
+    client: &Client,
+    request: &ExportRequest,
+) -> Result<Vec<(String, ProjectDocument)>, ExportError> {
+    let selection = selection(&request.projects, &request.types, &request.names)?;
+    let projects = selected_projects(client, &request.projects, &selection).await?;
+    let reads = projects.iter().map(|p| read_project(client, p, &selection));
+    let connections = futures::future::try_join_all(reads).await?;
+    Ok(projects
+        .into_iter()
+        .zip(connections)
+        .map(|(project, conns)| {
+            let document = project_document(&project, &conns);
+            (project, document)
+        })
+        .collect())
+}
+
+/// Writes `DIR/<project>.yaml` for every document and prints what it wrote, then the
+/// variables to set.
+pub fn write_files(
+    out_dir: &Path,
+    documents: &[(String, ProjectDocument)],
+    out: &mut dyn Write,
+) -> Result<(), ExportError> {
+    let write_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ExportError::Write { path, source }
+    };
+    std::fs::create_dir_all(out_dir).map_err(write_error(out_dir))?;
+    let mut variables = Vec::new();
+    for (project, document) in documents {
+        let path = out_dir.join(format!("{}.yaml", file_stem(project)));
+        std::fs::write(&path, to_yaml(&document.document)).map_err(write_error(&path))?;
+        let count = document.document["connections"]
+            .as_array()
+            .map_or(0, Vec::len);
+        let _ = writeln!(out, "Wrote {} ({count} connections)", path.display());
+        variables.extend(document.variables.iter().cloned());
+    }
+    if !variables.is_empty() {
+        let _ = writeln!(out, "Set these variables before plan/apply:");
+        for name in variables {
+            let _ = writeln!(out, "{name}");
+        }
+    }
+    Ok(())
+}
+
+/// A file name for a project: path separators and a leading dot become `_`.
+fn file_stem(project: &str) -> String {
+    let stem: String = project
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | '\0') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    match stem.strip_prefix('.') {
+        Some(rest) => format!("_{rest}"),
+        None => stem,
+    }
+}
+
+/// The run's selection (the same rules as plan's: unknown types and bad globs refused).
+fn selection(
+    projects: &[String],
+    types: &[String],
+    names: &[String],
+) -> Result<Selection, ExportError> {
+    Selection::new(projects, types, names).map_err(|e| ExportError::Selection(e.to_string()))
+}
+
+/// The selected projects, sorted; a `--project` glob that matches none is an error naming
+/// it and the projects that exist.
+async fn selected_projects(
+    client: &Client,
+    patterns: &[String],
+    selection: &Selection,
+) -> Result<Vec<String>, ExportError> {
+    let mut projects = client.list_projects().await?;
+    projects.sort();
+    for pattern in patterns {
+        let one = self::selection(std::slice::from_ref(pattern), &[], &[])?;
+        if !projects.iter().any(|p| one.project(p)) {
+            return Err(ExportError::Selection(format!(
+                "no project matches `{pattern}` (projects on the server: {})",
+                projects.join(", ")
+            )));
+        }
+    }
+    Ok(projects
+        .into_iter()
+        .filter(|p| selection.project(p))
+        .collect())
+}
+
+/// Every selected connection of a project, secrets fetched one by one where a list hides
+/// them, sorted by type (catalog order) and name.
+async fn read_project(
+    client: &Client,
+    project: &str,
+    selection: &Selection,
+) -> Result<Vec<Connection>, ExportError> {
+    let types: Vec<&str> = type_names().filter(|t| selection.kind(t)).collect();
+    let lists = types
+        .iter()
+        .map(|kind| client.list_connections(project, kind));
+    let listed = futures::future::try_join_all(lists).await?;
+    let selected = listed
+        .into_iter()
+        .flatten()
+        .filter(|c| selection.name(&c.name));
+    let whole = selected.map(|c| read_whole(client, project, c));
+    let mut connections = futures::future::try_join_all(whole).await?;
+    let order = |kind: &str| type_names().position(|t| t == kind);
+    connections.sort_by(|a, b| {
+        (order(&a.kind), a.name.to_lowercase()).cmp(&(order(&b.kind), b.name.to_lowercase()))
+    });
+    Ok(connections)
+}
+
+/// The connection with the values a list hides, when its type has any.
+async fn read_whole(
+    client: &Client,
+    project: &str,
+    listed: Connection,
+) -> Result<Connection, ExportError> {
+    let hides_values = catalog()
+        .all_fields(&listed.kind)
+        .any(|(_, spec)| spec.hidden_in_list());
+    if !hides_values {
+        return Ok(listed);
+    }
+    let whole = client.get_connection(project, &listed.name).await?;
+    Ok(whole.unwrap_or(listed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_stay_inside_the_folder() {
+        assert_eq!(file_stem("Payments"), "Payments");
+        assert_eq!(file_stem("a/b"), "a_b");
+        assert_eq!(file_stem("../x"), "_._x");
+    }
+
+    #[test]
+    fn unknown_types_and_bad_globs_are_selection_errors() {
+        let err = selection(&[], &["smtp".into()], &[]).unwrap_err();
+        assert!(err.to_string().contains("invalid --type `smtp`"), "{err}");
+        assert!(selection(&[], &[], &["[".into()]).is_err());
+    }
+
+    #[test]
+    fn files_and_the_variable_list_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let documents = vec![(
+            "Payments".to_string(),
+            ProjectDocument {
+                document: serde_json::json!({"project": "Payments", "connections": []}),
+                variables: vec!["PAYMENTS_X_PASSWORD".into()],
+            },
+        )];
+        let mut out = Vec::new();
+        write_files(dir.path(), &documents, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("(0 connections)"));
+        assert!(text.ends_with("Set these variables before plan/apply:\nPAYMENTS_X_PASSWORD\n"));
+        let written = std::fs::read_to_string(dir.path().join("Payments.yaml")).unwrap();
+        assert!(written.starts_with(SCHEMA_LINE));
+    }
+}
