@@ -4,7 +4,7 @@
 //! figure / bound. Speed is measured here, never asserted in tests.
 //!
 //! `cargo bench --bench pipeline -- plan` runs only the sections whose name contains one
-//! of the words given (`validate`, `diff`, `plan`).
+//! of the words given (`validate`, `diff`, `plan`, `apply`).
 
 mod network;
 mod offline;
@@ -16,6 +16,13 @@ use workload::{Shape, Workload};
 /// The workload of the validate, diff and plan figures.
 const SHAPE: Shape = Shape {
     connections: 2_000,
+    files: 20,
+    projects: 4,
+};
+
+/// The workload of the apply figures: every connection a create.
+const APPLY_SHAPE: Shape = Shape {
+    connections: 500,
     files: 20,
     projects: 4,
 };
@@ -44,6 +51,9 @@ fn main() {
     }
     if wanted.runs("plan") {
         network::plan(&workload);
+    }
+    if wanted.runs("apply") {
+        network::apply(&Workload::generate(APPLY_SHAPE));
     }
     table::print_legend();
 }

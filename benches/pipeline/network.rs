@@ -1,12 +1,13 @@
-//! Figures against the in-process sandbox with a fixed latency per request: `plan` at
-//! several parallelisms, side by side, each next to the floor latency x requests /
-//! parallelism.
+//! Figures against the in-process sandbox with a fixed latency per request: `plan` and
+//! `apply` at several parallelisms, side by side, each next to the floor latency x
+//! requests / parallelism.
 
 use std::time::{Duration, Instant};
 
 use apinizer_gitops::api::{Auth, Client, ClientConfig};
+use apinizer_gitops::apply::{self, ApplyOptions, ChangeReport};
 use apinizer_gitops::model::Connection;
-use apinizer_gitops::plan::{self, Computed, Plan, PlanRequest, Selection};
+use apinizer_gitops::plan::{self, Action, Computed, Plan, PlanRequest, Selection};
 use apinizer_gitops::sandbox::{RunningSandbox, SandboxConfig, start};
 use secrecy::SecretString;
 use tokio::runtime::Runtime;
@@ -20,6 +21,9 @@ pub const LATENCY: Duration = Duration::from_millis(10);
 /// The parallelisms compared, with how many runs each gets (parallelism 1 is the slow
 /// one: a single run keeps the whole bench short).
 const PLAN_RUNS: &[(usize, usize)] = &[(1, 1), (8, 3), (32, 3)];
+
+/// The parallelisms of the apply figures and their runs.
+const APPLY_RUNS: &[(usize, usize)] = &[(1, 1), (8, 3)];
 
 /// Sequential requests of the round-trip figures.
 const ROUND_TRIPS: u32 = 200;
@@ -93,6 +97,46 @@ pub fn plan(workload: &Workload) {
             server.counting(|| plan_once(&server, &runtime, workload, parallelism));
         assert_in_sync(&computed.plan);
         (start.elapsed(), requests)
+    });
+}
+
+/// `apply` of a plan made only of creates (the workload into empty projects), at each
+/// parallelism. Every run gets a fresh sandbox and its plan beforehand: only the
+/// execution is timed.
+pub fn apply(workload: &Workload) {
+    let runtime = Runtime::new().expect("client runtime");
+    let command = format!("apply {} creates", workload.shape.connections);
+    compare_parallelism(&command, APPLY_RUNS, |parallelism| {
+        let server = Server::start(Vec::new(), workload.project_names(), Some(LATENCY));
+        let computed = plan_once(&server, &runtime, workload, parallelism);
+        let creates = computed.plan.count(Action::Create);
+        assert_eq!(
+            creates, workload.shape.connections,
+            "a create per connection"
+        );
+        let options = ApplyOptions {
+            parallelism,
+            continue_on_error: false,
+        };
+        let start = Instant::now();
+        let mut quiet = |_: &ChangeReport| {};
+        let (report, requests) = server.counting(|| {
+            let execution = apply::execute(
+                &computed.plan,
+                &computed.client,
+                &workload.env,
+                options,
+                &mut quiet,
+            );
+            runtime.block_on(execution)
+        });
+        let time = start.elapsed();
+        assert!(
+            report.succeeded(),
+            "every create succeeds: {}",
+            report.summary()
+        );
+        (time, requests)
     });
 }
 
