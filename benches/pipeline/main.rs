@@ -4,7 +4,8 @@
 //! figure / bound. Speed is measured here, never asserted in tests.
 //!
 //! `cargo bench --bench pipeline -- plan` runs only the sections whose name contains one
-//! of the words given (`validate`, `diff`, `plan`, `apply`).
+//! of the words given (`validate`, `diff`, `plan`, `apply`). Without cargo bench's
+//! `--bench` flag (as under `cargo test --all-targets`) it prints a note and stops.
 
 mod network;
 mod offline;
@@ -31,6 +32,12 @@ const APPLY_SHAPE: Shape = Shape {
 const SCALE: usize = 4;
 
 fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --benches` (or `--all-targets`) runs bench targets without
+        // `--bench`: the figures take a minute and mean nothing in a debug build.
+        println!("pipeline: figures are printed by `cargo bench` only");
+        return;
+    }
     let workload = Workload::generate(SHAPE);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     table::print_header(&format!(
