@@ -31,6 +31,7 @@ const ROUND_TRIPS: u32 = 200;
 /// Budget of one request on loopback without latency.
 const ROUND_TRIP_BUDGET: Duration = Duration::from_millis(1);
 
+/// The bearer token of every bench sandbox (not a secret: loopback only).
 const TOKEN: &str = "bench-token";
 
 /// A sandbox on a runtime of its own, as a separate server process would be.
@@ -195,20 +196,23 @@ fn compare_parallelism(
     parallelisms: &[(usize, usize)],
     mut once: impl FnMut(usize) -> (Duration, u64),
 ) {
-    let mut serial = None;
+    let mut first_row: Option<(usize, Duration)> = None;
     for &(parallelism, runs) in parallelisms {
         let (time, requests) = median_timed(runs, || once(parallelism));
-        let serial_time = *serial.get_or_insert(time);
         let floor = LATENCY * u32::try_from(requests).expect("few requests") / parallelism as u32;
+        let speedup = match first_row {
+            None => "baseline".to_string(),
+            Some((first, first_time)) => format!(
+                "speedup {:.1}x over parallelism {first}",
+                first_time.as_secs_f64() / time.as_secs_f64()
+            ),
+        };
+        first_row.get_or_insert((parallelism, time));
         print_row(&Row {
             figure: format!("{command} --parallelism {parallelism}"),
             measured: time,
             bound: Bound::Floor(floor),
-            detail: format!(
-                "{requests} requests, speedup {:.1}x over parallelism {}, median of {runs}",
-                serial_time.as_secs_f64() / time.as_secs_f64(),
-                parallelisms[0].0
-            ),
+            detail: format!("{requests} requests, {speedup}, median of {runs}"),
         });
     }
 }
