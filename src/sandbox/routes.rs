@@ -58,7 +58,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 /// Latency, injected faults and the request log line.
 async fn chaos(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    if let Some(latency) = shared.latency {
+    if let Some(latency) = shared.latency.filter(|l| !l.is_zero()) {
         tokio::time::sleep(latency).await;
     }
     shared.requests.fetch_add(1, Ordering::Relaxed);
