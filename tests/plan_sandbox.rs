@@ -171,7 +171,7 @@ fn a_changed_readable_secret_is_sensitive_and_never_printed() {
     let plan: Value = serde_json::from_str(&outputs[1].0).unwrap();
     assert_eq!(
         plan["changes"][0]["fields"],
-        json!([{"path": "/password", "sensitive": true}])
+        json!([{"path": "/password", "sensitive": true, "before_present": true, "after_present": true}])
     );
 }
 

@@ -72,6 +72,14 @@ pub struct FieldChange {
     pub after: Option<Value>,
     /// A secret or sensitive entry: values never shown.
     pub sensitive: bool,
+    /// Whether the server holds a value here (for a sensitive change, the only thing
+    /// shown about the current side).
+    #[serde(default)]
+    pub before_present: bool,
+    /// Whether the desired state sets a value here (for a sensitive change, the only thing
+    /// shown about the desired side).
+    #[serde(default)]
+    pub after_present: bool,
 }
 
 /// One planned change.
