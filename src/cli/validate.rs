@@ -4,11 +4,9 @@
 use std::collections::BTreeSet;
 
 use super::{EXIT_ERROR, OutputFormat, ValidateArgs};
-use crate::catalog::{Kind, catalog};
 use crate::desired::{self, LoadOptions, Loaded};
 use crate::diag::{self, Diagnostic};
-use crate::model::Connection;
-use crate::refs::{Env, ProcessEnv, converts_to, references_in_connection};
+use crate::refs::{Env, ProcessEnv, references_in_connection, unconvertible_references};
 
 /// Runs `validate` and returns the exit code (0 valid, 1 invalid).
 pub fn run(args: &ValidateArgs) -> u8 {
@@ -59,18 +57,13 @@ fn environment_problems(loaded: &Loaded, env: &dyn Env) -> Vec<Diagnostic> {
                     ));
                 }
             }
-            for (field, variable, kind) in typed_references(&connection.template) {
-                if env.var(&variable).is_some_and(|v| !converts_to(&v, kind)) {
-                    let message = format!(
-                        "`{field}` takes ${{env:{variable}}}, whose value is not {} {}",
-                        if kind == Kind::Integer { "an" } else { "a" },
-                        kind.json_name()
-                    );
-                    errors.push(here(
-                        message,
-                        format!("set {variable} to a valid {}", kind.json_name()),
-                    ));
-                }
+            for reference in unconvertible_references(&connection.template, env) {
+                let hint = format!(
+                    "set {} to a valid {}",
+                    reference.variable,
+                    reference.kind.json_name()
+                );
+                errors.push(here(reference.to_string(), hint));
             }
         }
     }
@@ -80,18 +73,6 @@ fn environment_problems(loaded: &Loaded, env: &dyn Env) -> Vec<Diagnostic> {
 
 /// Top-level number and boolean fields written as one whole reference:
 /// `(field, variable, kind)`.
-fn typed_references(template: &Connection) -> Vec<(String, String, Kind)> {
-    catalog()
-        .all_fields(&template.kind)
-        .filter(|(_, spec)| matches!(spec.kind, Kind::Integer | Kind::Number | Kind::Boolean))
-        .filter_map(|(field, spec)| {
-            let text = template.fields.get(field)?.as_str()?;
-            let variable = text.strip_prefix("${env:")?.strip_suffix('}')?;
-            Some((field.to_string(), variable.to_string(), spec.kind))
-        })
-        .collect()
-}
-
 fn print_json(errors: &[Diagnostic], warnings: &[Diagnostic]) {
     let report = diag::json_report(errors, warnings);
     println!(
