@@ -319,6 +319,19 @@ fn selection_limits_the_plan_and_prune() {
 }
 
 #[test]
+fn a_project_glob_that_selects_nothing_is_warned_about() {
+    let (dir, env, server) = shop();
+    let (stdout, stderr) = server.run(dir.path(), &env, &["plan", "--project", "Shpo"], 0);
+    assert!(stdout.contains("No changes. 0 connections"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "no project of the desired-state files matches --project (projects in the files: Shop)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_saved_plan_holds_references_and_fingerprints_but_no_secret() {
     let (dir, env, server) = shop();
     let path = dir.path().join("plan.json");

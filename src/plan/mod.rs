@@ -332,6 +332,15 @@ pub fn select(
             connections,
         });
     }
+    if projects.is_empty() {
+        // Only a `--project` glob can select nothing; say so, so a typo is not mistaken
+        // for "in sync".
+        let names: Vec<&str> = state.projects.keys().map(String::as_str).collect();
+        tracing::warn!(
+            "no project of the desired-state files matches --project (projects in the files: {})",
+            names.join(", ")
+        );
+    }
     if !missing.is_empty() {
         missing.sort();
         missing.dedup();
