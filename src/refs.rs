@@ -262,6 +262,64 @@ fn convert_scalar(text: String, kind: Kind) -> Value {
     converted.unwrap_or(Value::String(text))
 }
 
+/// A whole-value reference in an integer, number or boolean field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypedReference {
+    /// The field (top-level name).
+    pub field: String,
+    /// The referenced variable.
+    pub variable: String,
+    /// The field's kind, which the value must convert to.
+    pub kind: Kind,
+}
+
+impl std::fmt::Display for TypedReference {
+    /// Names the field, the variable and the kind, never the value.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let article = if self.kind == Kind::Integer {
+            "an"
+        } else {
+            "a"
+        };
+        write!(
+            f,
+            "`{}` takes ${{env:{}}}, whose value is not {article} {}",
+            self.field,
+            self.variable,
+            self.kind.json_name()
+        )
+    }
+}
+
+/// Every whole-value reference of a template in an integer, number or boolean field.
+pub fn typed_references(template: &Connection) -> Vec<TypedReference> {
+    catalog()
+        .all_fields(&template.kind)
+        .filter(|(_, spec)| matches!(spec.kind, Kind::Integer | Kind::Number | Kind::Boolean))
+        .filter_map(|(field, spec)| {
+            let text = template.fields.get(field)?.as_str()?;
+            let variable = text.strip_prefix("${env:")?.strip_suffix('}')?;
+            Some(TypedReference {
+                field: field.to_string(),
+                variable: variable.to_string(),
+                kind: spec.kind,
+            })
+        })
+        .collect()
+}
+
+/// The typed references whose variable is set to text that does not convert to the
+/// field's kind (a value the server would reject, or store as the wrong type).
+pub fn unconvertible_references(template: &Connection, env: &dyn Env) -> Vec<TypedReference> {
+    typed_references(template)
+        .into_iter()
+        .filter(|r| {
+            env.var(&r.variable)
+                .is_some_and(|v| !converts_to(&v, r.kind))
+        })
+        .collect()
+}
+
 /// Whether a resolved value text fits a field kind (for `--check-env`).
 pub fn converts_to(text: &str, kind: Kind) -> bool {
     match kind {

@@ -167,3 +167,46 @@ fn a_missing_plan_file_is_an_error() {
         .code(1)
         .stderr(contains("cannot read plan file"));
 }
+
+#[test]
+fn a_variable_that_does_not_convert_to_its_field_type_is_refused_before_any_write() {
+    let server = drifted();
+    let dir = tempfile::tempdir().unwrap();
+    let desired = dir.path().join("syslog.yaml");
+    std::fs::write(
+        &desired,
+        "project: Payments\nconnections:\n  - type: syslog\n    name: audit\n    syslogServerHostname: h\n    syslogPort: ${env:SYSLOG_PORT}\n",
+    )
+    .unwrap();
+    let file = dir.path().join("syslog.plan");
+    let run = |port: &str, args: &[&str]| {
+        server
+            .command_with_example_env()
+            .env("SYSLOG_PORT", port)
+            .current_dir(dir.path())
+            .args(args)
+            .assert()
+    };
+    let refused = "Payments/syslog/audit: `syslogPort` takes ${env:SYSLOG_PORT}, whose value is not an integer";
+    let refusals = [
+        run("canary-port", &["plan", "-f", "syslog.yaml"]),
+        run(
+            "canary-port",
+            &["apply", "-f", "syslog.yaml", "--auto-approve"],
+        ),
+        {
+            run(
+                "514",
+                &["plan", "-f", "syslog.yaml", "--out", "syslog.plan"],
+            )
+            .success();
+            run("canary-port", &["apply", "syslog.plan"])
+        },
+    ];
+    for assert in refusals {
+        let assert = assert.code(1).stderr(contains(refused));
+        assert!(!text(&assert.get_output().stderr).contains("canary-port"));
+    }
+    assert!(file.exists());
+    assert_eq!(server.sandbox.write_count(), 0);
+}

@@ -171,7 +171,7 @@ fn a_changed_readable_secret_is_sensitive_and_never_printed() {
     let plan: Value = serde_json::from_str(&outputs[1].0).unwrap();
     assert_eq!(
         plan["changes"][0]["fields"],
-        json!([{"path": "/password", "sensitive": true}])
+        json!([{"path": "/password", "sensitive": true, "before_present": true, "after_present": true}])
     );
 }
 
@@ -316,6 +316,19 @@ fn selection_limits_the_plan_and_prune() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, vec!["changed-mail", "gone-mail"]);
+}
+
+#[test]
+fn a_project_glob_that_selects_nothing_is_warned_about() {
+    let (dir, env, server) = shop();
+    let (stdout, stderr) = server.run(dir.path(), &env, &["plan", "--project", "Shpo"], 0);
+    assert!(stdout.contains("No changes. 0 connections"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "no project of the desired-state files matches --project (projects in the files: Shop)"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

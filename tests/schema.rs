@@ -109,3 +109,21 @@ fn schema_rejects_what_the_loader_rejects() {
     .unwrap();
     assert!(validator.is_valid(&good));
 }
+
+/// `schema | head -1`: a reader that goes away is no reason to panic.
+#[test]
+fn schema_and_completions_into_a_closed_pipe_do_not_panic() {
+    for args in [&["schema"][..], &["completions", "bash"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_apinizer-gitops"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

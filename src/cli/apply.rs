@@ -97,6 +97,11 @@ fn apply_saved(
     let plan = saved.into_plan();
     apply::check_variables(&plan, env)
         .map_err(|MissingVariables(names)| PlanError::MissingVariables(names).to_string())?;
+    let templates = plan.changes.iter().filter_map(|c| {
+        let template = c.desired.as_ref()?;
+        Some((c.project.as_str(), template))
+    });
+    crate::plan::check_conversions(templates, env).map_err(|e| e.to_string())?;
     runtime.block_on(ensure_fresh(&client, &plan))?;
     print_report(&plan, args.format, Wording::Plan, log, out);
     runtime.block_on(execute_plan(&plan, &client, env, args, out, console))

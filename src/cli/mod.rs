@@ -294,9 +294,9 @@ pub fn run() -> ExitCode {
 /// runs its steps through here too, so they behave exactly like the command line.
 pub fn dispatch(command: Command, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
     match command {
-        Command::Validate(args) => validate::run(&args),
-        Command::Schema => print_schema(),
-        Command::Completions { shell } => print_completions(shell),
+        Command::Validate(args) => validate::run(&args, out),
+        Command::Schema => print_schema(out),
+        Command::Completions { shell } => print_completions(shell, out),
         Command::Plan(args) => plan::run(args, log, env, out),
         Command::Drift(args) => drift::run(args, log, env, out),
         Command::Apply(args) => apply::run(&args, log, env, out),
@@ -315,19 +315,18 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
-fn print_schema() -> u8 {
-    println!("{}", crate::schema::connections_schema_text());
+// Output errors (a closed pipe: `schema | head`) are ignored rather than panicking, as
+// for every report the commands write to `out`.
+fn print_schema(out: &mut dyn Write) -> u8 {
+    let _ = writeln!(out, "{}", crate::schema::connections_schema_text());
     0
 }
 
-fn print_completions(shell: clap_complete::Shell) -> u8 {
+fn print_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> u8 {
     use clap::CommandFactory;
-    clap_complete::generate(
-        shell,
-        &mut Cli::command(),
-        "apinizer-gitops",
-        &mut std::io::stdout(),
-    );
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "apinizer-gitops", &mut script);
+    let _ = out.write_all(&script);
     0
 }
 

@@ -2,16 +2,15 @@
 //! check that every referenced variable is set.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 
 use super::{EXIT_ERROR, OutputFormat, ValidateArgs};
-use crate::catalog::{Kind, catalog};
 use crate::desired::{self, LoadOptions, Loaded};
 use crate::diag::{self, Diagnostic};
-use crate::model::Connection;
-use crate::refs::{Env, ProcessEnv, converts_to, references_in_connection};
+use crate::refs::{Env, ProcessEnv, references_in_connection, unconvertible_references};
 
 /// Runs `validate` and returns the exit code (0 valid, 1 invalid).
-pub fn run(args: &ValidateArgs) -> u8 {
+pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> u8 {
     let options = LoadOptions {
         paths: args.files.files.clone(),
         allow_literal_secrets: args.files.allow_literal_secrets,
@@ -29,8 +28,8 @@ pub fn run(args: &ValidateArgs) -> u8 {
     let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
         diagnostics.into_iter().partition(Diagnostic::is_error);
     match args.format {
-        OutputFormat::Json => print_json(&errors, &warnings),
-        _ => print_text(&errors, &warnings, loaded.as_ref()),
+        OutputFormat::Json => print_json(&errors, &warnings, out),
+        _ => print_text(&errors, &warnings, loaded.as_ref(), out),
     }
     if errors.is_empty() { 0 } else { EXIT_ERROR }
 }
@@ -59,18 +58,13 @@ fn environment_problems(loaded: &Loaded, env: &dyn Env) -> Vec<Diagnostic> {
                     ));
                 }
             }
-            for (field, variable, kind) in typed_references(&connection.template) {
-                if env.var(&variable).is_some_and(|v| !converts_to(&v, kind)) {
-                    let message = format!(
-                        "`{field}` takes ${{env:{variable}}}, whose value is not {} {}",
-                        if kind == Kind::Integer { "an" } else { "a" },
-                        kind.json_name()
-                    );
-                    errors.push(here(
-                        message,
-                        format!("set {variable} to a valid {}", kind.json_name()),
-                    ));
-                }
+            for reference in unconvertible_references(&connection.template, env) {
+                let hint = format!(
+                    "set {} to a valid {}",
+                    reference.variable,
+                    reference.kind.json_name()
+                );
+                errors.push(here(reference.to_string(), hint));
             }
         }
     }
@@ -78,44 +72,35 @@ fn environment_problems(loaded: &Loaded, env: &dyn Env) -> Vec<Diagnostic> {
     errors
 }
 
-/// Top-level number and boolean fields written as one whole reference:
-/// `(field, variable, kind)`.
-fn typed_references(template: &Connection) -> Vec<(String, String, Kind)> {
-    catalog()
-        .all_fields(&template.kind)
-        .filter(|(_, spec)| matches!(spec.kind, Kind::Integer | Kind::Number | Kind::Boolean))
-        .filter_map(|(field, spec)| {
-            let text = template.fields.get(field)?.as_str()?;
-            let variable = text.strip_prefix("${env:")?.strip_suffix('}')?;
-            Some((field.to_string(), variable.to_string(), spec.kind))
-        })
-        .collect()
-}
-
-fn print_json(errors: &[Diagnostic], warnings: &[Diagnostic]) {
+fn print_json(errors: &[Diagnostic], warnings: &[Diagnostic], out: &mut dyn Write) {
     let report = diag::json_report(errors, warnings);
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&report).expect("a report serialises")
-    );
+    let text = serde_json::to_string_pretty(&report).expect("a report serialises");
+    let _ = writeln!(out, "{text}");
 }
 
-/// Errors and the summary go to stdout (they are the result); warnings to stderr.
-fn print_text(errors: &[Diagnostic], warnings: &[Diagnostic], loaded: Option<&Loaded>) {
+/// Errors and the summary go to `out` (they are the result); warnings to stderr. Write
+/// errors (a closed pipe) are ignored, not a panic.
+fn print_text(
+    errors: &[Diagnostic],
+    warnings: &[Diagnostic],
+    loaded: Option<&Loaded>,
+    out: &mut dyn Write,
+) {
     for warning in warnings {
         eprintln!("{}", warning.render_text());
     }
     for error in errors {
-        println!("{}", error.render_text());
+        let _ = writeln!(out, "{}", error.render_text());
     }
-    match loaded {
-        Some(loaded) if errors.is_empty() => println!("{}", valid_summary(loaded)),
-        _ => println!(
+    let _ = match loaded {
+        Some(loaded) if errors.is_empty() => writeln!(out, "{}", valid_summary(loaded)),
+        _ => writeln!(
+            out,
             "Invalid: {} error{}.",
             errors.len(),
             if errors.len() == 1 { "" } else { "s" }
         ),
-    }
+    };
 }
 
 /// `Valid: 12 connections in 2 projects (3 files).`

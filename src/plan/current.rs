@@ -39,12 +39,19 @@ async fn list(
     tracing::debug!(project, kind, "listing connections");
     match client.list_connections(project, kind).await {
         Ok(connections) => Ok((project.to_string(), connections)),
-        Err(error) if error.status == Some(404) => Err(PlanError::ProjectNotFound {
+        Err(error) if names_a_missing_project(&error) => Err(PlanError::ProjectNotFound {
             project: project.to_string(),
             error: Box::new(error),
         }),
         Err(error) => Err(error.into()),
     }
+}
+
+/// A list answered 404 with the API's envelope: the project does not exist. A bare 404
+/// (no envelope: a wrong `--server` path, a proxy) stays an API error, so it is not
+/// mistaken for a missing project.
+fn names_a_missing_project(error: &crate::api::ApiError) -> bool {
+    error.status == Some(404) && !error.description.is_empty()
 }
 
 /// Replaces list entries by a single GET where the desired state sets a value the list
@@ -91,4 +98,22 @@ async fn fetch_hidden_values(
 async fn get(client: &Client, project: &str, name: &str) -> Result<Option<Connection>, ApiError> {
     tracing::debug!(project, name, "reading connection for write-only fields");
     client.get_connection(project, name).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ApiError;
+
+    #[test]
+    fn only_a_404_envelope_names_a_missing_project() {
+        let path = "/apiops/projects/P/connections/?type=email";
+        let envelope = r#"{"error":"not_found","error_description":"Project 'P' not found"}"#;
+        let missing = ApiError::from_response("GET", path, 404, envelope);
+        assert!(names_a_missing_project(&missing));
+        for bare in ["", "<html>Not Found</html>"] {
+            let error = ApiError::from_response("GET", path, 404, bare);
+            assert!(!names_a_missing_project(&error), "{bare:?}");
+        }
+    }
 }

@@ -213,18 +213,26 @@ fn field_changes(
             before: Some(Value::String(current.name.clone())),
             after: Some(Value::String(template.name.clone())),
             sensitive: false,
+            before_present: true,
+            after_present: true,
         });
     }
     let before = normalise(&current.kind, &current.fields);
     let after = normalise(&template.kind, &template.fields);
     let sensitive = SensitivePaths::of(&[template, &selected.resolved, current]);
     for path in differing_paths(&template.kind, &view.desired, &view.current) {
+        // Presence comes from the comparable forms (secrets as markers), so a sensitive
+        // entry held by one side only is told truthfully without its value.
+        let before_present = present(pointer_get(&view.current, &path)).is_some();
+        let after_present = present(pointer_get(&view.desired, &path)).is_some();
         let change = if sensitive.covers(&path) {
             FieldChange {
                 path,
                 before: None,
                 after: None,
                 sensitive: true,
+                before_present,
+                after_present,
             }
         } else {
             FieldChange {
@@ -232,6 +240,8 @@ fn field_changes(
                 after: present(pointer_get(&after, &path)),
                 path,
                 sensitive: false,
+                before_present,
+                after_present,
             }
         };
         out.push(change);

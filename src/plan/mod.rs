@@ -72,6 +72,14 @@ pub struct FieldChange {
     pub after: Option<Value>,
     /// A secret or sensitive entry: values never shown.
     pub sensitive: bool,
+    /// Whether the server holds a value here (for a sensitive change, the only thing
+    /// shown about the current side).
+    #[serde(default)]
+    pub before_present: bool,
+    /// Whether the desired state sets a value here (for a sensitive change, the only thing
+    /// shown about the desired side).
+    #[serde(default)]
+    pub after_present: bool,
 }
 
 /// One planned change.
@@ -162,6 +170,12 @@ pub enum PlanError {
         .0.join(", ")
     )]
     MissingVariables(Vec<String>),
+    /// Variables hold text that does not convert to their number or boolean field.
+    #[error(
+        "{} (set them to valid values; nothing was sent to the server)",
+        .0.join("; ")
+    )]
+    UnconvertibleVariables(Vec<String>),
     /// A pruned project declares no connection.
     #[error(
         "project {project} has `prune: true` but its files declare no connection: that would delete every connection of the project; add `allowEmpty: true` if you mean it"
@@ -255,8 +269,31 @@ pub async fn compute(request: PlanRequest<'_>) -> Result<Computed, PlanError> {
     })
 }
 
+/// Refuses templates whose whole-value references in number and boolean fields hold text
+/// of another type (`syslogPort: ${env:PORT}` with `PORT=abc`): the problems are listed
+/// at once, by connection, field and variable (never a value), before any write.
+pub fn check_conversions<'a>(
+    templates: impl IntoIterator<Item = (&'a str, &'a Connection)>,
+    env: &dyn Env,
+) -> Result<(), PlanError> {
+    let problems: Vec<String> = templates
+        .into_iter()
+        .flat_map(|(project, template)| {
+            crate::refs::unconvertible_references(template, env)
+                .into_iter()
+                .map(move |r| format!("{project}/{}/{}: {r}", template.kind, template.name))
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::UnconvertibleVariables(problems))
+    }
+}
+
 /// The selected part of the desired state, resolved. Refuses a pruned project without
-/// connections (unless `allowEmpty`) and lists every missing variable at once.
+/// connections (unless `allowEmpty`), lists every missing variable at once, then every
+/// variable whose value does not convert to its field's type.
 pub fn select(
     state: &DesiredState,
     selection: &Selection,
@@ -295,11 +332,28 @@ pub fn select(
             connections,
         });
     }
+    if projects.is_empty() {
+        // Only a `--project` glob can select nothing; say so, so a typo is not mistaken
+        // for "in sync".
+        let names: Vec<&str> = state.projects.keys().map(String::as_str).collect();
+        tracing::warn!(
+            "no project of the desired-state files matches --project (projects in the files: {})",
+            names.join(", ")
+        );
+    }
     if !missing.is_empty() {
         missing.sort();
         missing.dedup();
         return Err(PlanError::MissingVariables(missing));
     }
+    check_conversions(
+        projects.iter().flat_map(|p| {
+            p.connections
+                .iter()
+                .map(|c| (p.name.as_str(), &c.desired.template))
+        }),
+        env,
+    )?;
     Ok(projects)
 }
 
@@ -320,6 +374,24 @@ mod tests {
     }
 
     const TWO: &str = "project: P\nconnections:\n  - type: email\n    name: a\n    host: ${env:HOST_A}\n  - type: linux-script\n    name: b\n    hostName: h\n    username: u\n    password: ${env:PW_B}\n";
+
+    #[test]
+    fn a_variable_that_does_not_convert_to_its_field_type_is_refused() {
+        let yaml = "project: P\nconnections:\n  - type: syslog\n    name: s\n    syslogServerHostname: h\n    syslogPort: ${env:PORT}\n";
+        let env = MapEnv([("PORT".to_string(), "canary-port".to_string())].into());
+        let err = select(&state(yaml), &Selection::default(), &env).unwrap_err();
+        let message = err.to_string();
+        assert_eq!(
+            message,
+            "P/syslog/s: `syslogPort` takes ${env:PORT}, whose value is not an integer (set them to valid values; nothing was sent to the server)"
+        );
+        let env = MapEnv([("PORT".to_string(), "514".to_string())].into());
+        let projects = select(&state(yaml), &Selection::default(), &env).unwrap();
+        assert_eq!(
+            projects[0].connections[0].resolved.fields["syslogPort"],
+            514
+        );
+    }
 
     #[test]
     fn every_missing_variable_is_listed_at_once() {

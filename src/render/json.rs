@@ -56,6 +56,10 @@ struct ReportField<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     after: Option<&'a Value>,
     sensitive: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    before_present: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after_present: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -122,14 +126,17 @@ fn report_change(change: &Change) -> ReportChange<'_> {
     }
 }
 
-/// A field change; a sensitive one never carries values.
+/// A field change; a sensitive one never carries values, only whether each side holds one.
 fn report_field(field: &FieldChange) -> ReportField<'_> {
     let shown = !field.sensitive;
+    let presence = |present: bool| Some(present).filter(|_| field.sensitive);
     ReportField {
         path: &field.path,
         before: field.before.as_ref().filter(|_| shown),
         after: field.after.as_ref().filter(|_| shown),
         sensitive: field.sensitive,
+        before_present: presence(field.before_present),
+        after_present: presence(field.after_present),
     }
 }
 
@@ -205,10 +212,16 @@ pub fn plan_schema() -> Value {
                     "path": {"type": "string", "pattern": "^(/([^~]|~[01])*)+$", "description": "JSON Pointer (RFC 6901) into the connection body."},
                     "before": {"description": "Current value; absent when unset or sensitive."},
                     "after": {"description": "Desired value as written (references as ${env:NAME}); absent when unset or sensitive."},
-                    "sensitive": {"type": "boolean", "description": "A secret or sensitive entry: no values are ever given."}
+                    "sensitive": {"type": "boolean", "description": "A secret or sensitive entry: no values are ever given."},
+                    "before_present": {"type": "boolean", "description": "Sensitive entries only: whether the server holds a value."},
+                    "after_present": {"type": "boolean", "description": "Sensitive entries only: whether the desired state sets a value."}
                 },
                 "if": {"properties": {"sensitive": {"const": true}}},
-                "then": {"not": {"anyOf": [{"required": ["before"]}, {"required": ["after"]}]}}
+                "then": {
+                    "required": ["before_present", "after_present"],
+                    "not": {"anyOf": [{"required": ["before"]}, {"required": ["after"]}]}
+                },
+                "else": {"not": {"anyOf": [{"required": ["before_present"]}, {"required": ["after_present"]}]}}
             }
         }
     })

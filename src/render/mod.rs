@@ -110,7 +110,8 @@ pub fn source_text(change: &Change) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::fixtures::every_action_plan;
+    use crate::plan::fixtures::{conn, every_action_plan, plan_of, project, wanted};
+    use serde_json::json;
 
     /// Snapshots live with the integration tests' snapshots.
     fn snapshot(name: &str, text: &str) {
@@ -165,11 +166,67 @@ mod tests {
         let mail = &v["changes"][3];
         assert_eq!(
             mail["fields"][0],
-            serde_json::json!({"path": "/password", "sensitive": true})
+            serde_json::json!({"path": "/password", "sensitive": true, "before_present": true, "after_present": true})
         );
         assert_eq!(
             mail["source"],
             serde_json::json!({"file": "connections/p.yaml", "line": 7})
+        );
+    }
+
+    /// Desired holds a sensitive kafka entry, the server lost it; the server holds another
+    /// that the file does not want.
+    fn one_sided_sensitive_entries() -> Plan {
+        let desired = wanted(
+            "kafka",
+            "events",
+            json!({"topicName": "t", "enableSecure": false, "propertiesMap": {
+                "sasl.jaas.config": {"value": "${env:JAAS}"}}}),
+        );
+        let current = conn(
+            "kafka",
+            "events",
+            json!({"topicName": "t", "enableSecure": false, "propertiesMap": {
+                "ssl.key.password": {"value": "canary-server-pw"}}}),
+        );
+        plan_of(project(false, vec![desired]), vec![current])
+    }
+
+    #[test]
+    fn a_sensitive_entry_on_one_side_only_is_shown_only_on_that_side() {
+        let text = text::render(&one_sided_sensitive_entries(), Wording::Plan, false);
+        assert!(!text.contains("canary"), "{text}");
+        let lines_with = |sign: char, key: &str| {
+            text.lines()
+                .filter(|l| l.starts_with(sign) && l.contains(key))
+                .count()
+        };
+        assert_eq!(lines_with('-', "sasl.jaas.config"), 0, "{text}");
+        assert_eq!(lines_with('+', "sasl.jaas.config"), 1, "{text}");
+        assert_eq!(lines_with('-', "ssl.key.password"), 1, "{text}");
+        assert_eq!(lines_with('+', "ssl.key.password"), 0, "{text}");
+        let markdown = markdown::render(&one_sided_sensitive_entries(), Wording::Plan);
+        assert!(
+            !markdown
+                .lines()
+                .any(|l| l.starts_with('-') && l.contains("sasl.jaas.config")),
+            "{markdown}"
+        );
+    }
+
+    #[test]
+    fn json_tells_which_side_holds_a_sensitive_entry_without_values() {
+        let text = json::render(&one_sided_sensitive_entries(), Wording::Plan);
+        assert!(!text.contains("canary"));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v["changes"][0]["fields"],
+            json!([
+                {"path": "/propertiesMap/sasl.jaas.config", "sensitive": true,
+                 "before_present": false, "after_present": true},
+                {"path": "/propertiesMap/ssl.key.password", "sensitive": true,
+                 "before_present": true, "after_present": false}
+            ])
         );
     }
 }

@@ -41,7 +41,9 @@ fn desired_view(change: &Change) -> Option<Value> {
             continue;
         }
         let value = if field.sensitive {
-            Some(Value::String(SENSITIVE_CHANGED.to_string()))
+            field
+                .after_present
+                .then(|| Value::String(SENSITIVE_CHANGED.to_string()))
         } else {
             field.after.clone()
         };
@@ -67,7 +69,8 @@ fn current_view(change: &Change) -> Option<Value> {
         match (field.path.as_str(), &field.before) {
             ("/name", Some(Value::String(before))) => name = before.clone(),
             _ if field.sensitive => {
-                set_or_remove(&mut fields, &field.path, Some(SENSITIVE.into()));
+                let shown = field.before_present.then(|| SENSITIVE.into());
+                set_or_remove(&mut fields, &field.path, shown);
             }
             _ => set_or_remove(&mut fields, &field.path, field.before.clone()),
         }
