@@ -55,9 +55,7 @@ fn plan_and_apply(
                 .into(),
         );
     }
-    let Some((runtime, computed)) =
-        compute_from_flags(&args.files, &args.selection, &args.server, env)
-    else {
+    let Some((runtime, computed)) = compute_from_flags(&args.target, env) else {
         return Ok(EXIT_ERROR);
     };
     print_report(&computed.plan, args.format, Wording::Plan, log, out);
@@ -83,7 +81,7 @@ fn apply_saved(
 ) -> Result<u8, String> {
     let saved = SavedPlan::load(path).map_err(|e| e.to_string())?;
     check_tool_version(&saved)?;
-    let mut server = args.server.clone();
+    let mut server = args.target.server.clone();
     server.server.get_or_insert_with(|| saved.server.clone());
     let config = client_config(&server, env).map_err(|e| format!("{e:#}"))?;
     let runtime = Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
@@ -169,7 +167,7 @@ async fn execute_plan(
     console: Console,
 ) -> Result<u8, String> {
     let options = ApplyOptions {
-        parallelism: usize::from(args.server.parallelism),
+        parallelism: usize::from(args.target.server.parallelism),
         continue_on_error: args.continue_on_error,
     };
     let json = args.format == OutputFormat::Json;

@@ -10,9 +10,7 @@ use crate::render::Wording;
 
 /// Runs `drift` with variables from `env`, printing the report on `out`.
 pub fn run(args: DriftArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
-    let Some((_runtime, computed)) =
-        compute_from_flags(&args.files, &args.selection, &args.server, env)
-    else {
+    let Some((_runtime, computed)) = compute_from_flags(&args.target, env) else {
         return EXIT_ERROR;
     };
     print_report(&computed.plan, args.format, Wording::Drift, log, out);

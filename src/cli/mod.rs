@@ -172,15 +172,22 @@ pub struct ValidateArgs {
     pub format: OutputFormat,
 }
 
-/// `plan` flags.
-#[derive(Debug, Args)]
-pub struct PlanArgs {
+/// What a plan is made of: the files, the selection and the server (plan, apply, drift).
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
     #[command(flatten)]
     pub files: FileArgs,
     #[command(flatten)]
     pub selection: SelectionArgs,
     #[command(flatten)]
     pub server: ServerArgs,
+}
+
+/// `plan` flags.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
@@ -198,11 +205,7 @@ pub struct ApplyArgs {
     /// A saved plan file (from `plan --out`); without it, plan now and apply.
     pub plan_file: Option<PathBuf>,
     #[command(flatten)]
-    pub files: FileArgs,
-    #[command(flatten)]
-    pub selection: SelectionArgs,
-    #[command(flatten)]
-    pub server: ServerArgs,
+    pub target: TargetArgs,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
@@ -218,11 +221,7 @@ pub struct ApplyArgs {
 #[derive(Debug, Args)]
 pub struct DriftArgs {
     #[command(flatten)]
-    pub files: FileArgs,
-    #[command(flatten)]
-    pub selection: SelectionArgs,
-    #[command(flatten)]
-    pub server: ServerArgs,
+    pub target: TargetArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,

@@ -6,9 +6,7 @@ use std::io::{IsTerminal, Write};
 
 use tokio::runtime::Runtime;
 
-use super::{
-    EXIT_CHANGES, EXIT_ERROR, FileArgs, LogArgs, OutputFormat, PlanArgs, SelectionArgs, ServerArgs,
-};
+use super::{EXIT_CHANGES, EXIT_ERROR, LogArgs, OutputFormat, PlanArgs, TargetArgs};
 use crate::desired::LoadOptions;
 use crate::diag::Diagnostic;
 use crate::plan::{Computed, Plan, PlanError, PlanRequest, SavedPlan, Selection};
@@ -17,9 +15,7 @@ use crate::render::{self, Wording};
 
 /// Runs `plan` with variables from `env`, printing the plan on `out`.
 pub fn run(args: PlanArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
-    let Some((_runtime, computed)) =
-        compute_from_flags(&args.files, &args.selection, &args.server, env)
-    else {
+    let Some((_runtime, computed)) = compute_from_flags(&args.target, env) else {
         return EXIT_ERROR;
     };
     if let Some(path) = &args.out {
@@ -40,13 +36,8 @@ pub fn run(args: PlanArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) ->
 
 /// Loads, connects, reads and diffs as the flags say; reports any error on stderr.
 /// Returns the runtime with the plan: the computed client keeps working on it (apply).
-pub fn compute_from_flags(
-    files: &FileArgs,
-    selection: &SelectionArgs,
-    server: &ServerArgs,
-    env: &dyn Env,
-) -> Option<(Runtime, Computed)> {
-    let result = request(files, selection, server, env).and_then(|request| {
+pub fn compute_from_flags(target: &TargetArgs, env: &dyn Env) -> Option<(Runtime, Computed)> {
+    let result = request(target, env).and_then(|request| {
         let runtime = Runtime::new().map_err(|e| PlanError::Input {
             message: format!("cannot start the async runtime: {e}"),
         })?;
@@ -65,12 +56,12 @@ pub fn compute_from_flags(
     }
 }
 
-fn request<'a>(
-    files: &FileArgs,
-    selection: &SelectionArgs,
-    server: &ServerArgs,
-    env: &'a dyn Env,
-) -> Result<PlanRequest<'a>, PlanError> {
+fn request<'a>(target: &TargetArgs, env: &'a dyn Env) -> Result<PlanRequest<'a>, PlanError> {
+    let TargetArgs {
+        files,
+        selection,
+        server,
+    } = target;
     Ok(PlanRequest {
         load: LoadOptions {
             paths: files.files.clone(),
