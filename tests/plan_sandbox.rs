@@ -370,7 +370,7 @@ fn a_literal_secret_allowed_for_a_trial_cannot_be_saved() {
         1,
     );
     assert!(
-        stderr.contains("Shop/email/changed-mail holds a literal secret at /password"),
+        stderr.contains("Shop/email/changed-mail at /password (a secret field"),
         "{stderr}"
     );
     assert_no_canary(&[&stdout, &stderr]);
