@@ -419,6 +419,15 @@ mod tests {
     }
 
     #[test]
+    fn a_field_change_saved_before_withholding_existed_loads_as_not_withheld() {
+        let old: FieldChange = serde_json::from_value(json!({
+            "path": "/port", "before": 1, "after": 2, "sensitive": false
+        }))
+        .unwrap();
+        assert!(!old.before_withheld);
+    }
+
+    #[test]
     fn another_server_is_refused() {
         let saved = SavedPlan::from_plan(&plan_without_literals()).unwrap();
         assert!(saved.check_server("http://s/").is_ok());
