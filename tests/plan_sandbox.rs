@@ -35,6 +35,18 @@ fn json_plan(
     serde_json::from_str(&output(&assert).0).unwrap()
 }
 
+/// What `schemas/plan.schema.json` finds wrong with a JSON report.
+fn schema_errors(plan: &Value) -> Vec<String> {
+    let schema: Value = serde_json::from_str(include_str!("../schemas/plan.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    validator.iter_errors(plan).map(|e| e.to_string()).collect()
+}
+
+fn assert_matches_schema(plan: &Value) {
+    let errors = schema_errors(plan);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
 /// The change of a JSON report or saved plan that names this connection.
 fn change_named<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["changes"]
@@ -267,13 +279,7 @@ fn every_action_is_detected_and_rendered_in_three_formats() {
     let (markdown, _) = output(&markdown);
     insta::assert_snapshot!("plan_every_action_markdown", markdown);
     let plan = json_plan(&server, dir.path(), &env, &[]);
-    let schema: Value = serde_json::from_str(include_str!("../schemas/plan.schema.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&plan)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_matches_schema(&plan);
     let actions: Vec<(&str, &str)> = plan["changes"]
         .as_array()
         .unwrap()
@@ -578,6 +584,13 @@ fn values_the_desired_state_takes_from_references_are_withheld_on_the_current_si
     let (markdown, md_err) = server.run(dir.path(), &env, &["plan", "--format", "markdown"], 0);
     assert!(markdown.contains("(withheld: desired value comes from ${env:DB_HOST})"));
     let plan = json_plan(&server, dir.path(), &env, &[]);
+    assert_matches_schema(&plan);
+    let mut tampered = plan.clone();
+    tampered["changes"][0]["fields"][0]["before"] = json!("x");
+    assert!(
+        !schema_errors(&tampered).is_empty(),
+        "a withheld field must not carry `before`"
+    );
     let db = change_named(&plan, "orders-db");
     assert_eq!(
         db["fields"][0],
