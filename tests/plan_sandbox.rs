@@ -35,6 +35,28 @@ fn json_plan(
     serde_json::from_str(&output(&assert).0).unwrap()
 }
 
+/// What `schemas/plan.schema.json` finds wrong with a JSON report.
+fn schema_errors(plan: &Value) -> Vec<String> {
+    let schema: Value = serde_json::from_str(include_str!("../schemas/plan.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    validator.iter_errors(plan).map(|e| e.to_string()).collect()
+}
+
+fn assert_matches_schema(plan: &Value) {
+    let errors = schema_errors(plan);
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// The change of a JSON report or saved plan that names this connection.
+fn change_named<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+}
+
 fn assert_no_canary(texts: &[&str]) {
     for text in texts {
         assert!(!text.contains("canary"), "a secret value leaked:\n{text}");
@@ -257,13 +279,7 @@ fn every_action_is_detected_and_rendered_in_three_formats() {
     let (markdown, _) = output(&markdown);
     insta::assert_snapshot!("plan_every_action_markdown", markdown);
     let plan = json_plan(&server, dir.path(), &env, &[]);
-    let schema: Value = serde_json::from_str(include_str!("../schemas/plan.schema.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&plan)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_matches_schema(&plan);
     let actions: Vec<(&str, &str)> = plan["changes"]
         .as_array()
         .unwrap()
@@ -345,12 +361,7 @@ fn a_saved_plan_holds_references_and_fingerprints_but_no_secret() {
     assert_eq!(saved["format_version"], 1);
     assert_eq!(saved["server"], server.url.as_str());
     assert_eq!(saved["tool_version"], env!("CARGO_PKG_VERSION"));
-    let changed = saved["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "changed-mail")
-        .unwrap();
+    let changed = change_named(&saved, "changed-mail");
     assert_eq!(changed["desired"]["password"], "${env:SHOP_SMTP_PASSWORD}");
     assert_eq!(changed["fingerprint"].as_str().unwrap().len(), 64);
 }
@@ -370,7 +381,7 @@ fn a_literal_secret_allowed_for_a_trial_cannot_be_saved() {
         1,
     );
     assert!(
-        stderr.contains("Shop/email/changed-mail holds a literal secret at /password"),
+        stderr.contains("Shop/email/changed-mail at /password (a secret field"),
         "{stderr}"
     );
     assert_no_canary(&[&stdout, &stderr]);
@@ -506,4 +517,87 @@ fn a_fingerprint_is_the_same_from_a_list_and_from_a_single_get() {
             "{project}/{kind}/{name}"
         );
     }
+}
+
+const REFERENCED: &str = r#"
+project: Refs
+connections:
+  - type: database
+    name: orders-db
+    dbType: POSTGRES
+    useCredentials: false
+    jdbcUrl: jdbc:postgresql://${env:DB_HOST}:5432/app
+  - type: webhook
+    name: hook
+    fullUrl: https://hooks.example.com/${env:HOOK_PATH}
+  - type: email
+    name: files
+    host: ${env:MAIL_HOST}
+"#;
+
+/// A sandbox whose connections hold earlier values of the referenced variables.
+fn referenced_server() -> Server {
+    let refs = |c: Connection| ("Refs".to_string(), c);
+    serve(
+        vec![
+            refs(connection(
+                "database",
+                "orders-db",
+                json!({"dbType": "POSTGRES", "useCredentials": false,
+                "jdbcUrl": "jdbc:postgresql://canary-db-host:5432/app"}),
+            )),
+            refs(connection(
+                "webhook",
+                "hook",
+                json!({"fullUrl": "https://hooks.example.com/canary-hook-path"}),
+            )),
+            refs(connection(
+                "ftp",
+                "files",
+                json!({"host": "canary-ftp-host", "username": "u", "password": "p", "protocol": "FTP"}),
+            )),
+        ],
+        &[],
+    )
+}
+
+#[test]
+fn values_the_desired_state_takes_from_references_are_withheld_on_the_current_side() {
+    let server = referenced_server();
+    let dir = files(&[("refs.yaml", REFERENCED)]);
+    let env = BTreeMap::from([
+        ("DB_HOST".to_string(), "db.internal".to_string()),
+        ("HOOK_PATH".to_string(), "new-path".to_string()),
+        ("MAIL_HOST".to_string(), "smtp.internal".to_string()),
+    ]);
+    let (text, text_err) = server.run(dir.path(), &env, &["plan", "--out", "plan.json"], 0);
+    assert!(
+        text.contains("(withheld: desired value comes from ${env:DB_HOST})"),
+        "{text}"
+    );
+    assert!(
+        text.contains("jdbc:postgresql://${env:DB_HOST}:5432/app"),
+        "{text}"
+    );
+    assert!(text.contains("(withheld: desired value comes from ${env:HOOK_PATH})"));
+    assert!(text.contains("(withheld: desired value comes from ${env:MAIL_HOST})"));
+    let (markdown, md_err) = server.run(dir.path(), &env, &["plan", "--format", "markdown"], 0);
+    assert!(markdown.contains("(withheld: desired value comes from ${env:DB_HOST})"));
+    let plan = json_plan(&server, dir.path(), &env, &[]);
+    assert_matches_schema(&plan);
+    let mut tampered = plan.clone();
+    tampered["changes"][0]["fields"][0]["before"] = json!("x");
+    assert!(
+        !schema_errors(&tampered).is_empty(),
+        "a withheld field must not carry `before`"
+    );
+    let db = change_named(&plan, "orders-db");
+    assert_eq!(
+        db["fields"][0],
+        json!({"path": "/jdbcUrl", "after": "jdbc:postgresql://${env:DB_HOST}:5432/app",
+               "sensitive": false, "before_withheld": true})
+    );
+    let saved = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    let json = plan.to_string();
+    assert_no_canary(&[&text, &text_err, &markdown, &md_err, &json, &saved]);
 }

@@ -313,6 +313,8 @@ fn invalid_inputs_name_the_problem_and_line() {
         ("document ignoreFields unknown field", "project: P\nignoreFields: [/nope]\n".into(), 2, "`ignoreFields` entry `/nope` names no known field"),
         ("renamedFrom not a string", with(EMAIL, &["renamedFrom: [a]"]), 7, "`renamedFrom` must be a string"),
         ("invalid ignore glob", "project: P\nignore: ['[oops']\n".into(), 2, "invalid glob"),
+        ("declared connection matches ignore", "project: P\nignore: [legacy-*]\nconnections:\n  - type: graylog\n    name: Legacy-Logs\n    hostname: h\n".into(), 4, "matches `ignore` glob `legacy-*`"),
+        ("renamedFrom matches ignore", "project: P\nignore: [old-*]\nconnections:\n  - type: graylog\n    name: logs\n    renamedFrom: old-logs\n    hostname: h\n".into(), 4, "remove `old-*` from `ignore`"),
         ("email additionalProperties type", with(EMAIL, &["additionalProperties: x"]), 7, "`additionalProperties` must be a list"),
         ("yaml syntax", "project: [P\nconnections: []\n".into(), 2, "invalid YAML"),
         ("tab indentation", "project: P\nconnections:\n\t- type: email\n".into(), 3, "invalid YAML"),

@@ -8,7 +8,8 @@ use anyhow::{Context, bail};
 use super::{EXIT_ERROR, SandboxArgs};
 use crate::desired::{self, LoadOptions};
 use crate::model::Connection;
-use crate::refs::{self, ProcessEnv};
+use crate::plan::{self, PlanError};
+use crate::refs::{self, Env, ProcessEnv};
 use crate::sandbox::{self, SandboxConfig};
 
 /// Seconds a random 429 of `--fail-rate` asks clients to wait.
@@ -36,7 +37,7 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<()> {
     if !(0.0..=1.0).contains(&args.fail_rate) {
         bail!("--fail-rate must be between 0.0 and 1.0");
     }
-    let (projects, seed) = load_seed(&args.seed)?;
+    let (projects, seed) = load_seed(&args.seed, &ProcessEnv)?;
     let config = SandboxConfig {
         listen: args.listen.clone(),
         token: args.token.clone(),
@@ -78,9 +79,10 @@ fn announce(url: &str, token: &str, token_endpoint: bool) -> anyhow::Result<()> 
 /// The initial content from `--seed`: project names, and connections by project.
 type Seed = (Vec<String>, Vec<(String, Connection)>);
 
-/// Desired-state files under `--seed` become the initial content (secrets from the
-/// process environment).
-fn load_seed(paths: &[String]) -> anyhow::Result<Seed> {
+/// Desired-state files under `--seed` become the initial content (variables from `env`,
+/// the process environment). A number or boolean field whose variable holds text of
+/// another type is refused, as `plan` refuses it, rather than stored as a string.
+fn load_seed(paths: &[String], env: &dyn Env) -> anyhow::Result<Seed> {
     if paths.is_empty() {
         return Ok(Seed::default());
     }
@@ -95,10 +97,24 @@ fn load_seed(paths: &[String]) -> anyhow::Result<Seed> {
     let mut projects = Vec::new();
     let mut seed = Vec::new();
     let mut missing = Vec::new();
+    let templates = loaded.state.projects.iter().flat_map(|(name, project)| {
+        project
+            .connections
+            .iter()
+            .map(move |desired| (name.as_str(), &desired.template))
+    });
+    if let Err(PlanError::UnconvertibleVariables(problems)) =
+        plan::check_conversions(templates, env)
+    {
+        bail!(
+            "--seed variables do not fit their fields: {}",
+            problems.join("; ")
+        );
+    }
     for (name, project) in loaded.state.projects {
         projects.push(name.clone());
         for desired in project.connections {
-            match refs::resolve_connection(&desired.template, &ProcessEnv) {
+            match refs::resolve_connection(&desired.template, env) {
                 Ok(connection) => seed.push((name.clone(), connection)),
                 Err(refs::MissingVariables(names)) => missing.extend(names),
             }
@@ -128,4 +144,45 @@ fn describe(d: &crate::diag::Diagnostic) -> String {
         .map(|h| format!(" ({h})"))
         .unwrap_or_default();
     format!("{place}{}{hint}", d.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::refs::MapEnv;
+
+    fn seed_file(dir: &tempfile::TempDir) -> String {
+        let path = dir.path().join("seed.yaml");
+        let text = "project: P\nconnections:\n  - type: email\n    name: mail\n    host: smtp.example.com\n    port: ${env:MAIL_PORT}\n";
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    fn env_with_port(port: &str) -> MapEnv {
+        MapEnv(BTreeMap::from([(
+            "MAIL_PORT".to_string(),
+            port.to_string(),
+        )]))
+    }
+
+    #[test]
+    fn a_variable_that_does_not_convert_to_the_field_type_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = load_seed(&[seed_file(&dir)], &env_with_port("canary-not-a-port"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("P/email/mail"), "{error}");
+        assert!(error.contains("MAIL_PORT"), "{error}");
+        assert!(error.contains("integer"), "{error}");
+        assert!(!error.contains("canary-not-a-port"), "{error}");
+    }
+
+    #[test]
+    fn a_variable_that_converts_is_seeded_as_its_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, seed) = load_seed(&[seed_file(&dir)], &env_with_port("587")).unwrap();
+        assert_eq!(seed[0].1.fields["port"], serde_json::json!(587));
+    }
 }

@@ -213,6 +213,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         documents.extend(load_file(file, options, &mut diagnostics));
     }
     let state = merge(documents, &mut diagnostics);
+    check_ignored_connections(&state, &mut diagnostics);
     diag::sort(&mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
@@ -343,6 +344,51 @@ fn merge(documents: Vec<(PathBuf, ParsedDocument)>, out: &mut Vec<Diagnostic>) -
         }
     }
     state
+}
+
+/// A connection the files declare must not match its own project's `ignore` globs (by
+/// name or `renamedFrom`): `ignore` promises the tool never touches what it matches.
+fn check_ignored_connections(state: &DesiredState, out: &mut Vec<Diagnostic>) {
+    for project in state.projects.values() {
+        for connection in &project.connections {
+            let names =
+                std::iter::once(&connection.template.name).chain(connection.renamed_from.as_ref());
+            let hit = names
+                .flat_map(|name| project.ignore.iter().map(move |glob| (name, glob)))
+                .find(|(name, glob)| ignore_glob_matches(glob, name));
+            if let Some((name, glob)) = hit {
+                out.push(ignored_connection_error(project, connection, name, glob));
+            }
+        }
+    }
+}
+
+/// Whether an `ignore` glob matches a connection name, ignoring case as names compare.
+fn ignore_glob_matches(glob: &str, name: &str) -> bool {
+    globset::GlobBuilder::new(glob)
+        .case_insensitive(true)
+        .build()
+        .is_ok_and(|g| g.compile_matcher().is_match(name))
+}
+
+fn ignored_connection_error(
+    project: &DesiredProject,
+    connection: &DesiredConnection,
+    name: &str,
+    glob: &str,
+) -> Diagnostic {
+    let message = format!(
+        "connection `{name}` matches `ignore` glob `{glob}` of project `{}`, yet the files declare it: an ignored connection is never touched",
+        project.name
+    );
+    let source = &connection.source;
+    Diagnostic::error(message)
+        .with_hint(format!(
+            "remove `{glob}` from `ignore`, or remove the connection from the files"
+        ))
+        .at(&source.file, source.line, source.column)
+        .in_project(Some(&project.name))
+        .in_connection(Some(&connection.template.name))
 }
 
 /// Records a project setting the first time; later documents must say the same. Returns

@@ -8,7 +8,10 @@ use serde_json::Value;
 
 use super::normalise::{Comparison, compare_view, fingerprint, normalise};
 use super::selection::Selection;
-use super::{Action, Change, FieldChange, Plan, PlanError, SENSITIVE, Unmanaged};
+use super::{
+    Action, Change, FieldChange, Plan, PlanError, SENSITIVE, Unmanaged, holds_reference,
+    withheld_text,
+};
 use crate::catalog::catalog;
 use crate::desired::DesiredConnection;
 use crate::model::{Body, Connection, escape_pointer_token, pointer_get, sensitive_pointers};
@@ -215,6 +218,7 @@ fn field_changes(
             sensitive: false,
             before_present: true,
             after_present: true,
+            before_withheld: false,
         });
     }
     let before = normalise(&current.kind, &current.fields);
@@ -233,15 +237,23 @@ fn field_changes(
                 sensitive: true,
                 before_present,
                 after_present,
+                before_withheld: false,
             }
         } else {
+            let desired = present(pointer_get(&after, &path));
+            let current = present(pointer_get(&before, &path));
+            // The server's value where the template writes a reference is likely an
+            // earlier value of that (often secret) variable: never shown.
+            let before_withheld =
+                current.is_some() && desired.as_ref().is_some_and(holds_reference);
             FieldChange {
-                before: present(pointer_get(&before, &path)),
-                after: present(pointer_get(&after, &path)),
+                before: current.filter(|_| !before_withheld),
+                after: desired,
                 path,
                 sensitive: false,
                 before_present,
                 after_present,
+                before_withheld,
             }
         };
         out.push(change);
@@ -343,10 +355,12 @@ fn create(project: &str, selected: &SelectedConnection) -> Change {
 }
 
 fn replace(project: &str, selected: &SelectedConnection, current: &Connection) -> Change {
+    let mut current_fields = shown_fields(current);
+    withhold_referenced_fields(&mut current_fields, &selected.desired.template);
     Change {
         current_name: Some(current.name.clone()),
         current_kind: Some(current.kind.clone()),
-        current_fields: Some(shown_fields(current)),
+        current_fields: Some(current_fields),
         fingerprint: Some(fingerprint(current)),
         ..change_for(project, selected, Action::Replace)
     }
@@ -366,6 +380,19 @@ fn delete(project: &str, current: &Connection) -> Change {
         ignore_fields: Vec::new(),
         source: None,
         fingerprint: Some(fingerprint(current)),
+    }
+}
+
+/// In a replaced connection's shown fields, each field the template writes with a
+/// reference (same field name) reads as withheld: the old value may be an earlier value
+/// of that variable.
+fn withhold_referenced_fields(fields: &mut Body, template: &Connection) {
+    for (name, desired) in &template.fields {
+        if let Some(slot) = fields.get_mut(name).filter(|v| !v.is_null())
+            && holds_reference(desired)
+        {
+            *slot = Value::String(withheld_text(desired));
+        }
     }
 }
 
@@ -434,6 +461,71 @@ mod tests {
             (Some(json!(9300)), Some(json!(9200)))
         );
         assert!(plan.changes[0].fingerprint.is_some());
+    }
+
+    #[test]
+    fn a_current_value_where_the_template_writes_a_reference_is_withheld() {
+        let plan = plan_of(
+            project(
+                false,
+                vec![
+                    wanted(
+                        "email",
+                        "m",
+                        json!({"host": "smtp.${env:DOMAIN}", "port": 25}),
+                    ),
+                    wanted(
+                        "elasticsearch",
+                        "es",
+                        json!({"elasticHostList": [{"host": "${env:ES}"}]}),
+                    ),
+                ],
+            ),
+            vec![
+                conn("email", "m", json!({"host": "smtp.old", "port": 587})),
+                conn(
+                    "elasticsearch",
+                    "es",
+                    json!({"elasticHostList": [{"host": "a"}, {"host": "b"}]}),
+                ),
+            ],
+        );
+        let fields: Vec<(&str, Option<&Value>, bool)> = plan
+            .changes
+            .iter()
+            .flat_map(|c| &c.fields)
+            .map(|f| (f.path.as_str(), f.before.as_ref(), f.before_withheld))
+            .collect();
+        assert!(fields.contains(&("/host", None, true)), "{fields:?}");
+        assert!(
+            fields.contains(&("/port", Some(&json!(587)), false)),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&("/elasticHostList", None, true)),
+            "{fields:?}"
+        );
+    }
+
+    #[test]
+    fn a_replaced_connection_withholds_fields_the_template_writes_with_references() {
+        let plan = plan_of(
+            project(
+                false,
+                vec![wanted("email", "x", json!({"host": "${env:H}"}))],
+            ),
+            vec![conn(
+                "ftp",
+                "x",
+                json!({"host": "old-host", "port": 21, "protocol": "FTP"}),
+            )],
+        );
+        let shown = plan.changes[0].current_fields.as_ref().unwrap();
+        assert_eq!(
+            shown["host"],
+            "(withheld: desired value comes from ${env:H})"
+        );
+        assert_eq!(shown["port"], 21);
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl Action {
 pub struct FieldChange {
     /// JSON Pointer into the connection body (`/port`).
     pub path: String,
-    /// Current value (None when absent or sensitive).
+    /// Current value (None when absent, sensitive or withheld).
     pub before: Option<Value>,
     /// Desired value as written (references shown as `${env:...}`; None when absent or
     /// sensitive).
@@ -80,6 +80,29 @@ pub struct FieldChange {
     /// shown about the desired side).
     #[serde(default)]
     pub after_present: bool,
+    /// The desired value here comes from `${env:...}` references, so the server's value
+    /// (likely an earlier value of the same, often secret, variables) is left out of
+    /// `before` (DESIGN.md 1.1).
+    #[serde(default)]
+    pub before_withheld: bool,
+}
+
+/// How a current value is shown in place of the server's when the desired value at that
+/// place comes from references: names the variables, never a value.
+pub fn withheld_text(desired: &Value) -> String {
+    let references: Vec<String> = crate::refs::references_in(desired)
+        .iter()
+        .map(|name| format!("${{env:{name}}}"))
+        .collect();
+    format!(
+        "(withheld: desired value comes from {})",
+        references.join(", ")
+    )
+}
+
+/// Whether a desired value (or anything inside it) is written with a reference.
+pub fn holds_reference(desired: &Value) -> bool {
+    !crate::refs::references_in(desired).is_empty()
 }
 
 /// One planned change.

@@ -12,7 +12,8 @@ use crate::desired::SourceRef;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::model::{Body, Connection, pointer_set};
+use crate::catalog::catalog;
+use crate::model::{Body, Connection, pointer_set, pointer_tokens};
 use crate::refs::references_in;
 
 /// The version of the saved-plan format this build reads and writes.
@@ -86,14 +87,19 @@ pub struct SavedSource {
 }
 
 impl SavedPlan {
-    /// The saved form of a plan. Refuses when a desired connection holds a literal secret
-    /// (allowed by `--allow-literal-secrets`): a plan file never holds a secret value.
+    /// The saved form of a plan. Refuses when a desired connection holds a literal
+    /// sensitive value (a secret field allowed by `--allow-literal-secrets`, or a
+    /// sensitive entry, only warned about), naming every one: a plan file never holds a
+    /// secret value.
     pub fn from_plan(plan: &Plan) -> Result<SavedPlan, PlanError> {
-        let changes = plan
-            .changes
-            .iter()
-            .map(saved_change)
-            .collect::<Result<Vec<_>, _>>()?;
+        let literals: Vec<String> = plan.changes.iter().flat_map(literal_secrets).collect();
+        if !literals.is_empty() {
+            return Err(saved_error(format!(
+                "cannot save the plan: a plan file never stores secret values, and these are literals: {}; write them as ${{env:NAME}}",
+                literals.join("; ")
+            )));
+        }
+        let changes = plan.changes.iter().map(saved_change).collect();
         Ok(SavedPlan {
             format_version: SAVED_PLAN_FORMAT_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -191,13 +197,43 @@ fn saved_error(message: String) -> PlanError {
     PlanError::SavedPlan { message }
 }
 
-fn saved_change(change: &Change) -> Result<SavedChange, PlanError> {
-    let desired = change
-        .desired
-        .as_ref()
-        .map(|d| savable_body(&change.address(), d))
-        .transpose()?;
-    Ok(SavedChange {
+/// Each literal sensitive value of the change's desired connection, as
+/// `address at /pointer (why it was accepted)`: never the value.
+fn literal_secrets(change: &Change) -> Vec<String> {
+    let Some(template) = &change.desired else {
+        return Vec::new();
+    };
+    template
+        .secrets
+        .iter()
+        .filter(|(_, secret)| !holds_reference(secret.expose_secret()))
+        .map(|(pointer, _)| {
+            let reason = if is_secret_field(&template.kind, pointer) {
+                "a secret field, accepted because of --allow-literal-secrets"
+            } else {
+                "a sensitive entry, accepted with a warning"
+            };
+            format!("{} at {pointer} ({reason})", change.address())
+        })
+        .collect()
+}
+
+/// Whether the pointer names a whole secret field of the type (`/password`), rather than
+/// a sensitive entry inside a map or list (`/headerList/0/value`).
+fn is_secret_field(kind: &str, pointer: &str) -> bool {
+    match pointer_tokens(pointer).as_slice() {
+        [field] => catalog().field(kind, field).is_some_and(|spec| spec.secret),
+        _ => false,
+    }
+}
+
+fn holds_reference(text: &str) -> bool {
+    !references_in(&Value::String(text.to_string())).is_empty()
+}
+
+fn saved_change(change: &Change) -> SavedChange {
+    let desired = change.desired.as_ref().map(savable_body);
+    SavedChange {
         project: change.project.clone(),
         kind: change.kind.clone(),
         name: change.name.clone(),
@@ -214,29 +250,24 @@ fn saved_change(change: &Change) -> Result<SavedChange, PlanError> {
             column: s.column,
         }),
         fingerprint: change.fingerprint.clone(),
-    })
+    }
 }
 
 /// A template's body as saved: sensitive values that carry a reference
-/// (`Bearer ${env:TOKEN}`) are templates and go back in; a literal secret is refused.
-fn savable_body(address: &str, template: &Connection) -> Result<Body, PlanError> {
+/// (`Bearer ${env:TOKEN}`) are templates and go back in; literals (refused before this
+/// by [`literal_secrets`]) stay out.
+fn savable_body(template: &Connection) -> Body {
     let mut body = template.fields.clone();
-    let mut literals = Vec::new();
     for (pointer, secret) in template.secrets.iter() {
-        let text = Value::String(secret.expose_secret().to_string());
-        if references_in(&text).is_empty() {
-            literals.push(pointer.as_str());
-        } else {
-            pointer_set(&mut body, pointer, text);
+        if holds_reference(secret.expose_secret()) {
+            pointer_set(
+                &mut body,
+                pointer,
+                Value::String(secret.expose_secret().to_string()),
+            );
         }
     }
-    if literals.is_empty() {
-        return Ok(body);
-    }
-    Err(saved_error(format!(
-        "cannot save the plan: {address} holds a literal secret at {} (allowed by --allow-literal-secrets); a plan file never stores secret values: write it as ${{env:NAME}}",
-        literals.join(", ")
-    )))
+    body
 }
 
 fn into_change(saved: SavedChange) -> Change {
@@ -309,10 +340,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("P/email/mail holds a literal secret at /password"),
+            err.contains("P/email/mail at /password (a secret field, accepted because of --allow-literal-secrets)"),
             "{err}"
         );
         assert!(!err.contains("canary"));
+    }
+
+    #[test]
+    fn every_literal_sensitive_value_is_named_with_its_own_reason() {
+        let mut plan = every_action_plan();
+        let hook = crate::plan::fixtures::wanted(
+            "webhook",
+            "w",
+            json!({"fullUrl": "http://x",
+            "headerList": [{"name": "Authorization", "value": "Bearer canary-header"}]}),
+        );
+        let mut extra = crate::plan::fixtures::plan_of(
+            crate::plan::fixtures::project(false, vec![hook]),
+            vec![],
+        );
+        plan.changes.append(&mut extra.changes);
+        let err = SavedPlan::from_plan(&plan).unwrap_err().to_string();
+        assert!(err.contains("P/email/mail at /password (a secret field, accepted because of --allow-literal-secrets)"), "{err}");
+        assert!(
+            err.contains(
+                "P/webhook/w at /headerList/0/value (a sensitive entry, accepted with a warning)"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains("canary"), "{err}");
     }
 
     #[test]
@@ -360,6 +416,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("cannot read plan file"), "{err}");
+    }
+
+    #[test]
+    fn a_field_change_saved_before_withholding_existed_loads_as_not_withheld() {
+        let old: FieldChange = serde_json::from_value(json!({
+            "path": "/port", "before": 1, "after": 2, "sensitive": false
+        }))
+        .unwrap();
+        assert!(!old.before_withheld);
     }
 
     #[test]

@@ -60,6 +60,8 @@ struct ReportField<'a> {
     before_present: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     after_present: Option<bool>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    before_withheld: bool,
 }
 
 #[derive(Serialize)]
@@ -137,6 +139,7 @@ fn report_field(field: &FieldChange) -> ReportField<'_> {
         sensitive: field.sensitive,
         before_present: presence(field.before_present),
         after_present: presence(field.after_present),
+        before_withheld: field.before_withheld,
     }
 }
 
@@ -210,12 +213,14 @@ pub fn plan_schema() -> Value {
                 "required": ["path", "sensitive"],
                 "properties": {
                     "path": {"type": "string", "pattern": "^(/([^~]|~[01])*)+$", "description": "JSON Pointer (RFC 6901) into the connection body."},
-                    "before": {"description": "Current value; absent when unset or sensitive."},
+                    "before": {"description": "Current value; absent when unset, sensitive or withheld."},
                     "after": {"description": "Desired value as written (references as ${env:NAME}); absent when unset or sensitive."},
                     "sensitive": {"type": "boolean", "description": "A secret or sensitive entry: no values are ever given."},
                     "before_present": {"type": "boolean", "description": "Sensitive entries only: whether the server holds a value."},
-                    "after_present": {"type": "boolean", "description": "Sensitive entries only: whether the desired state sets a value."}
+                    "after_present": {"type": "boolean", "description": "Sensitive entries only: whether the desired state sets a value."},
+                    "before_withheld": {"const": true, "description": "The desired value comes from ${env:...} references, so the server's value (likely an earlier value of those variables) is not given; present only when true."}
                 },
+                "dependentSchemas": {"before_withheld": {"not": {"required": ["before"]}}},
                 "if": {"properties": {"sensitive": {"const": true}}},
                 "then": {
                     "required": ["before_present", "after_present"],

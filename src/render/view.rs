@@ -1,7 +1,8 @@
 //! The two sides of a change as shown in diffs: canonical YAML of the connection (`type`,
 //! `name`, then fields in catalog order), references as written, every sensitive value as
 //! `(sensitive)` (or `(sensitive, changed)` on the desired side when the plan knows it
-//! changed). Both sides start from the template, so only planned changes differ.
+//! changed), a current value where the template writes a reference as `(withheld: ...)`.
+//! Both sides start from the template, so only planned changes differ.
 
 use serde_json::{Map, Value};
 use similar::TextDiff;
@@ -9,7 +10,7 @@ use similar::TextDiff;
 use super::yaml::to_yaml;
 use crate::catalog::{FieldSpec, Kind, catalog};
 use crate::model::{Body, pointer_remove, pointer_set, sensitive_pointers};
-use crate::plan::{Action, Change, SENSITIVE};
+use crate::plan::{Action, Change, SENSITIVE, withheld_text};
 
 /// How a sensitive value the plan changes is shown on the desired side.
 const SENSITIVE_CHANGED: &str = "(sensitive, changed)";
@@ -70,6 +71,13 @@ fn current_view(change: &Change) -> Option<Value> {
             ("/name", Some(Value::String(before))) => name = before.clone(),
             _ if field.sensitive => {
                 let shown = field.before_present.then(|| SENSITIVE.into());
+                set_or_remove(&mut fields, &field.path, shown);
+            }
+            _ if field.before_withheld => {
+                let shown = field
+                    .after
+                    .as_ref()
+                    .map(|a| Value::String(withheld_text(a)));
                 set_or_remove(&mut fields, &field.path, shown);
             }
             _ => set_or_remove(&mut fields, &field.path, field.before.clone()),
