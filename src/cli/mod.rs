@@ -279,6 +279,11 @@ pub struct SandboxArgs {
     /// Share of requests that fail (500, 503, 429, dropped connections), 0.0 to 1.0.
     #[arg(long, default_value_t = 0.0)]
     pub fail_rate: f64,
+    /// Lifetime of tokens from the token endpoint (e.g. 60s); each login then issues a
+    /// new token, refused with 401 token_expired after it. Default: the --token token,
+    /// which never expires.
+    #[arg(long, value_parser = humantime::parse_duration, requires = "username")]
+    pub token_ttl: Option<Duration>,
 }
 
 /// Parses the command line, runs the command and returns its exit code.

@@ -2,6 +2,7 @@
 //! Prints its URL and token on stdout (the `export` lines paste into a shell).
 
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -37,6 +38,13 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<()> {
     if !(0.0..=1.0).contains(&args.fail_rate) {
         bail!("--fail-rate must be between 0.0 and 1.0");
     }
+    // The token endpoint advertises whole seconds.
+    if args
+        .token_ttl
+        .is_some_and(|ttl| ttl < Duration::from_secs(1))
+    {
+        bail!("--token-ttl must be at least 1s");
+    }
     let (projects, seed) = load_seed(&args.seed, &ProcessEnv)?;
     let config = SandboxConfig {
         listen: args.listen.clone(),
@@ -47,6 +55,7 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<()> {
         latency: args.latency,
         fail_rate: args.fail_rate,
         retry_after_secs: RANDOM_RETRY_AFTER_SECS,
+        token_ttl: args.token_ttl,
         ..SandboxConfig::default()
     };
     let running = sandbox::start(config)

@@ -16,6 +16,7 @@ use crate::model::Connection;
 mod faults;
 mod routes;
 mod store;
+mod tokens;
 
 pub use faults::{Fault, Injected};
 pub use store::{WORKER_HOSTNAME, WriteRecord, reference_id};
@@ -46,12 +47,17 @@ pub struct SandboxConfig {
     pub retry_after_secs: u64,
     /// Environments (`dev`, `prod`) whose deployment reports failure.
     pub failing_environments: Vec<String>,
+    /// Lifetime of tokens from the token endpoint: each login then issues a new token
+    /// that is refused with 401 `token_expired` after it. `None` (the default) hands
+    /// out the sandbox's one token, which never expires.
+    pub token_ttl: Option<Duration>,
 }
 
 /// State shared by every request handler.
 pub(crate) struct Shared {
     token: String,
     credentials: Option<(String, String)>,
+    issued_tokens: tokens::IssuedTokens,
     store: Mutex<store::Store>,
     faults: faults::Faults,
     latency: Option<Duration>,
@@ -159,6 +165,23 @@ impl RunningSandbox {
         self.shared.store().snapshot(project)
     }
 
+    /// Tokens the token endpoint issued (successful logins).
+    pub fn token_requests(&self) -> u64 {
+        self.shared.issued_tokens.issued_count()
+    }
+
+    /// Makes every token issued so far invalid (401 `unauthorized_client` "Invalid
+    /// token"), as a revocation would; the `--token` token stays valid.
+    pub fn revoke_issued_tokens(&self) {
+        self.shared.issued_tokens.revoke_all();
+    }
+
+    /// Refuses every bearer token (401 `unauthorized_client` "Invalid token") while the
+    /// token endpoint keeps issuing new ones, or stops doing so.
+    pub fn refuse_all_tokens(&self, refuse: bool) {
+        self.shared.issued_tokens.set_refuse_all(refuse);
+    }
+
     /// Requests received (healthcheck aside).
     pub fn request_count(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
@@ -193,6 +216,7 @@ pub async fn start(config: SandboxConfig) -> std::io::Result<RunningSandbox> {
     let shared = Arc::new(Shared {
         token: token.clone(),
         credentials: config.credentials.clone(),
+        issued_tokens: tokens::IssuedTokens::new(config.token_ttl),
         store: Mutex::new(initial_store(&config)),
         faults: faults::Faults::new(config.fail_rate, config.retry_after_secs, config.fault_seed),
         latency: config.latency,

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::faults::{Fault, Injected};
 use super::store::{Failure, check_kind};
+use super::tokens::invalid_token;
 use crate::api::wire;
 use crate::model::Connection;
 
@@ -141,16 +142,19 @@ fn failure_response(failure: &Failure) -> Response {
     json_response(status, failure.body().to_string())
 }
 
-/// Bearer authentication: 401 `unauthorized_client` "Invalid token" otherwise.
+/// Bearer authentication: the sandbox's token or a live issued one; 401
+/// `token_expired` or `unauthorized_client` "Invalid token" otherwise.
 fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(), Failure> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if presented == Some(shared.token.as_str()) {
-        return Ok(());
+    match presented {
+        _ if shared.issued_tokens.refuses_all() => Err(invalid_token()),
+        Some(token) if token == shared.token => Ok(()),
+        Some(token) => shared.issued_tokens.check(token),
+        None => Err(invalid_token()),
     }
-    Err(failure(401, "unauthorized_client", "Invalid token"))
 }
 
 async fn healthcheck() -> &'static str {
@@ -192,7 +196,8 @@ async fn token(
     if !accepted {
         return Err(failure(401, "unauthorized_client", "Bad credentials"));
     }
-    let body = json!({"access_token": shared.token, "token_type": "Bearer", "expires_in": 3600});
+    let grant = shared.issued_tokens.issue(&shared.token);
+    let body = json!({"access_token": grant.token, "token_type": "Bearer", "expires_in": grant.expires_in});
     Ok(json_response(StatusCode::OK, body.to_string()))
 }
 
