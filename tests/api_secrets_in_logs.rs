@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use apinizer_gitops::api::{Auth, Client};
@@ -17,26 +15,6 @@ const CANARY_TOKEN: &str = "canary-token-7f3a";
 const CANARY_PASSWORD: &str = "canary-login-pw-19c";
 const CANARY_SECRETS: [&str; 3] = ["canary-smtp-pw-55e", "canary-db-pw-a01", "canary-hook-b77"];
 
-/// A log sink shared with the global subscriber.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 fn assert_clean(what: &str, text: &str) {
     for canary in [CANARY_TOKEN, CANARY_PASSWORD]
         .into_iter()
@@ -48,13 +26,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[tokio::test]
 async fn no_secret_reaches_trace_logs_errors_or_debug_output() {
-    let capture = Capture::default();
-    let sink = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .init();
+    let capture = Capture::install_trace_subscriber();
 
     let mut config = sandbox_config();
     config.token = Some(CANARY_TOKEN.into());

@@ -456,6 +456,10 @@ fn a_rejected_token_is_an_api_error_that_never_shows_the_token() {
     let (stdout, stderr) = output(&assert);
     assert_eq!(stdout, "");
     assert!(stderr.contains("401"), "{stderr}");
+    assert!(
+        stderr.contains("the server refused the API token (APINIZER_TOKEN or --token-file)"),
+        "{stderr}"
+    );
     assert_no_canary(&[&stderr]);
 }
 

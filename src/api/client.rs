@@ -7,7 +7,9 @@
 #![allow(clippy::result_large_err)]
 
 use std::fmt;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +20,7 @@ use serde::Deserialize;
 
 use super::error::ErrorEnvelope;
 use super::retry::{AdaptiveLimit, Backoff, RetryStats, advertised_wait};
+use super::token::{self, Bearer, Issued, Issuer, TokenSource};
 use super::wire::{self, RawObject};
 use super::{ApiError, Auth, ClientConfig, DeploymentResult, EnvironmentResult};
 use crate::model::Connection;
@@ -39,7 +42,7 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     server: String,
-    token: SecretString,
+    auth: TokenSource,
     timeout: Duration,
     retries: u32,
     backoff: Backoff,
@@ -139,6 +142,9 @@ struct EnvironmentWire {
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
+    /// Lifetime in seconds; absent means unknown (renewed only when refused).
+    #[serde(default)]
+    expires_in: Option<u64>,
 }
 
 impl Outcome {
@@ -311,22 +317,22 @@ impl Client {
         let (server, url) = normalise_server(&config.server)?;
         check_transport(&url, config.allow_insecure_http)?;
         let http = build_http(&config)?;
-        let mut inner = Inner {
+        let auth = match config.auth {
+            Auth::Token(token) => TokenSource::Static(token),
+            Auth::Credentials { username, password } => TokenSource::issued(username, password),
+        };
+        let inner = Inner {
             http,
             server,
-            token: SecretString::from(String::new()),
+            auth,
             timeout: config.timeout,
             retries: config.retries,
             backoff,
             limit: AdaptiveLimit::new(config.parallelism),
             stats: RetryStats::default(),
         };
-        inner.token = match config.auth {
-            Auth::Token(token) => token,
-            Auth::Credentials { username, password } => {
-                fetch_token(&inner, username, password).await?
-            }
-        };
+        // Log in now, so that bad credentials fail before any work starts.
+        inner.bearer().await?;
         Ok(Client {
             inner: Arc::new(inner),
         })
@@ -461,6 +467,14 @@ fn get(path: String) -> Request {
     }
 }
 
+/// Whether a non-2xx answer is the server refusing the bearer token.
+fn is_token_refusal(reply: &Reply) -> bool {
+    token::is_refusal(
+        reply.status,
+        ErrorEnvelope::parse(&reply.body).error.as_deref(),
+    )
+}
+
 fn invalid_response(request: &Request, why: &str) -> ApiError {
     ApiError::local(
         request.method.as_str(),
@@ -470,27 +484,34 @@ fn invalid_response(request: &Request, why: &str) -> ApiError {
     )
 }
 
+/// A boxed, sendable future of the token call (it is reached from `send`, which it
+/// calls itself, so the cycle needs a box).
+type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<TokenResponse, ApiError>> + Send + 'a>>;
+
 /// `POST /apiops/auth/token` with the form-encoded client credentials.
-async fn fetch_token(
-    inner: &Inner,
-    username: String,
-    password: SecretString,
-) -> Result<SecretString, ApiError> {
-    let request = Request {
-        method: Method::POST,
-        path: "/apiops/auth/token".to_string(),
-        payload: Payload::Form(vec![
-            ("grant_type", SecretString::from("client_credentials")),
-            ("client_id", SecretString::from(username)),
-            ("client_secret", password),
-        ]),
-        authenticated: false,
-    };
-    let reply = inner.send(&request).await.0?;
-    let token: TokenResponse = serde_json::from_str(&reply.body)
-        .map_err(|e| invalid_response(&request, &wire::describe_json_error(&e).0))?;
-    Ok(SecretString::from(token.access_token))
+fn fetch_token<'a>(inner: &'a Inner, issuer: &'a Issuer) -> TokenFuture<'a> {
+    Box::pin(async move {
+        let request = Request {
+            method: Method::POST,
+            path: "/apiops/auth/token".to_string(),
+            payload: Payload::Form(vec![
+                ("grant_type", SecretString::from("client_credentials")),
+                ("client_id", SecretString::from(issuer.username.clone())),
+                ("client_secret", issuer.password.clone()),
+            ]),
+            authenticated: false,
+        };
+        let reply = inner.send(&request).await.0?;
+        serde_json::from_str(&reply.body)
+            .map_err(|e| invalid_response(&request, &wire::describe_json_error(&e).0))
+    })
 }
+
+/// Advice on a refused static token (never the token itself).
+const STATIC_TOKEN_REFUSED: &str = "the server refused the API token (APINIZER_TOKEN or --token-file): it may be expired, revoked or mistyped; create a new Personal API Access Token";
+
+/// Advice on a refusal that a renewal did not cure.
+const FRESH_TOKEN_REFUSED: &str = "the server refused a freshly issued token; check that the user (APINIZER_USERNAME) may use the Management API and that the server accepts its own tokens";
 
 impl Inner {
     /// A list-shaped answer (list, get, projects), envelope checked.
@@ -545,14 +566,31 @@ impl Inner {
     }
 
     /// Sends a request with retries. Returns the outcome and the attempts made.
+    /// A 401 refusal of the token is not counted as an attempt: the server did not act,
+    /// so the one retry with a renewed token cannot duplicate a write.
     async fn send(&self, request: &Request) -> (Result<Reply, ApiError>, u32) {
         let mut attempt = 0;
+        let mut renewed = false;
         loop {
             attempt += 1;
-            let error = match self.attempt(request, attempt).await {
+            let bearer = match self.bearer_for(request).await {
+                Ok(bearer) => bearer,
+                Err(error) => return (Err(error), attempt),
+            };
+            let error = match self.attempt(request, attempt, bearer.as_ref()).await {
                 Ok(reply) if (200..300).contains(&reply.status) => {
                     self.limit.record_success();
                     return (Ok(reply), attempt);
+                }
+                Ok(reply) if bearer.is_some() && is_token_refusal(&reply) => {
+                    let refused = bearer.map_or(0, |b| b.generation);
+                    if let Err(error) = self.after_refusal(request, &reply, refused, renewed).await
+                    {
+                        return (Err(error), attempt);
+                    }
+                    renewed = true;
+                    attempt -= 1;
+                    continue;
                 }
                 Ok(reply) => self.failed_reply(request, &reply),
                 Err(error) => (error, None),
@@ -573,6 +611,79 @@ impl Inner {
             self.stats.record_retry();
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// The token for an authenticated request (logging in or renewing first when due).
+    async fn bearer_for(&self, request: &Request) -> Result<Option<Bearer>, ApiError> {
+        if request.authenticated {
+            self.bearer().await.map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The current token; an issued one is renewed first when it is near expiry. The
+    /// mutex is held across the token call, so concurrent requests wait for one renewal.
+    async fn bearer(&self) -> Result<Bearer, ApiError> {
+        match &self.auth {
+            TokenSource::Static(token) => Ok(Bearer {
+                token: token.clone(),
+                generation: 0,
+            }),
+            TokenSource::Issued(issuer) => {
+                let mut current = issuer.current.lock().await;
+                if current.is_due(Instant::now()) {
+                    self.renew(issuer, &mut current).await?;
+                }
+                Ok(current.bearer().expect("a token after a successful login"))
+            }
+        }
+    }
+
+    /// Decides on a 401 refusal of token `refused`: an error for a static token or for
+    /// a token renewed already during this request; otherwise a renewal (unless another
+    /// request renewed it meanwhile), after which the caller retries once.
+    async fn after_refusal(
+        &self,
+        request: &Request,
+        reply: &Reply,
+        refused: u64,
+        already_renewed: bool,
+    ) -> Result<(), ApiError> {
+        let error = || {
+            ApiError::from_response(
+                request.method.as_str(),
+                &request.path,
+                reply.status,
+                &reply.body,
+            )
+        };
+        let issuer = match &self.auth {
+            TokenSource::Static(_) => return Err(error().with_hint(STATIC_TOKEN_REFUSED)),
+            TokenSource::Issued(_) if already_renewed => {
+                return Err(error().with_hint(FRESH_TOKEN_REFUSED));
+            }
+            TokenSource::Issued(issuer) => issuer,
+        };
+        tracing::debug!(method = %request.method, path = %request.path, error = %error().error, "token refused; renewing it and retrying once");
+        let mut current = issuer.current.lock().await;
+        if current.is_current(refused) {
+            self.renew(issuer, &mut current).await?;
+        }
+        Ok(())
+    }
+
+    /// Logs in again and keeps the new token with its expiry.
+    async fn renew(&self, issuer: &Issuer, current: &mut Issued) -> Result<(), ApiError> {
+        let issued_at = Instant::now();
+        let response = fetch_token(self, issuer).await?;
+        tracing::debug!(expires_in = ?response.expires_in, "api token issued");
+        current.replace(
+            SecretString::from(response.access_token),
+            issued_at,
+            response.expires_in,
+        );
+        Ok(())
     }
 
     /// The error of a non-2xx answer and, for a 429, the wait it advertises (and a
@@ -596,11 +707,16 @@ impl Inner {
     }
 
     /// One attempt, inside a slot of the shared limit.
-    async fn attempt(&self, request: &Request, attempt: u32) -> Result<Reply, ApiError> {
+    async fn attempt(
+        &self,
+        request: &Request,
+        attempt: u32,
+        bearer: Option<&Bearer>,
+    ) -> Result<Reply, ApiError> {
         let _slot = self.limit.acquire().await;
         self.stats.record_attempt();
         let started = Instant::now();
-        let result = self.exchange(request).await;
+        let result = self.exchange(request, bearer).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(reply) => tracing::debug!(
@@ -616,15 +732,19 @@ impl Inner {
     }
 
     /// Sends once and reads the whole answer within the timeout.
-    async fn exchange(&self, request: &Request) -> Result<Reply, ApiError> {
+    async fn exchange(
+        &self,
+        request: &Request,
+        bearer: Option<&Bearer>,
+    ) -> Result<Reply, ApiError> {
         let url = format!("{}{}", self.server, request.path);
         let mut builder = self
             .http
             .request(request.method.clone(), url)
             .timeout(self.timeout)
             .header(reqwest::header::ACCEPT, "application/json");
-        if request.authenticated {
-            builder = builder.bearer_auth(self.token.expose_secret());
+        if let Some(bearer) = bearer {
+            builder = builder.bearer_auth(bearer.token.expose_secret());
         }
         builder = match &request.payload {
             Payload::None => builder,

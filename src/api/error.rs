@@ -119,6 +119,16 @@ impl ApiError {
         }
     }
 
+    /// The same error with advice appended to its description.
+    pub(crate) fn with_hint(mut self, hint: &str) -> Self {
+        self.description = if self.description.is_empty() {
+            hint.to_string()
+        } else {
+            format!("{}; {hint}", self.description)
+        };
+        self
+    }
+
     /// Worth retrying: 429, 500, 502, 503, 504, or a connection failure.
     pub fn is_retryable(&self) -> bool {
         match self.status {

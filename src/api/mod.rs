@@ -10,6 +10,7 @@ use secrecy::SecretString;
 mod client;
 mod error;
 pub mod retry;
+mod token;
 pub mod wire;
 
 pub use client::Client;

@@ -148,3 +148,36 @@ pub fn yaml_files(folder: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// A log sink for the global tracing subscriber, read back by canary tests.
+#[derive(Clone, Default)]
+pub struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capture {
+    /// Installs a trace-level subscriber writing here (once per test binary).
+    pub fn install_trace_subscriber() -> Capture {
+        let capture = Capture::default();
+        let sink = capture.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .init();
+        capture
+    }
+
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
