@@ -159,4 +159,61 @@ fn bad_flags_exit_1_with_a_clear_error() {
         .assert()
         .code(1)
         .stderr(contains("cannot listen on not-an-address"));
+    cargo_bin_cmd!("apinizer-gitops")
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--token-ttl", "500ms"])
+        .args(["--username", "u", "--password", "p"])
+        .assert()
+        .code(1)
+        .stderr(contains("--token-ttl must be at least 1s"));
+}
+
+/// Logs in at the token endpoint (expecting 200); the JSON answer.
+async fn log_in(http: &reqwest::Client, url: &str) -> Value {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "admin"),
+        ("client_secret", "canary-binary-pw"),
+    ];
+    let response = http
+        .post(format!("{url}/apiops/auth/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn with_a_token_ttl_each_login_issues_a_token_that_expires() {
+    let (process, _) = spawn(&[
+        "--token",
+        TOKEN,
+        "--username",
+        "admin",
+        "--password",
+        "canary-binary-pw",
+        "--token-ttl",
+        "1s",
+    ]);
+    let http = reqwest::Client::new();
+    let first = log_in(&http, &process.url).await;
+    let second = log_in(&http, &process.url).await;
+    assert_eq!(first["expires_in"], 1);
+    assert_ne!(first["access_token"], second["access_token"]);
+    assert_ne!(first["access_token"], TOKEN);
+    let projects = format!("{}/apiops/projects/", process.url);
+    let token = first["access_token"].as_str().unwrap();
+    let live = http.get(&projects).bearer_auth(token).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let expired = http.get(&projects).bearer_auth(token).send().await.unwrap();
+    assert_eq!(expired.status(), 401);
+    let body: Value = expired.json().await.unwrap();
+    assert_eq!(body["error"], "token_expired");
+    let fixed = json_of(http.get(&projects)).await;
+    assert_eq!(
+        fixed["status"], "SUCCESS",
+        "the --token token never expires"
+    );
 }
