@@ -2,7 +2,7 @@
 //! documented endpoints like the README's curl lines, and refuses bad flags.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::str::contains;
@@ -14,6 +14,8 @@ const TOKEN: &str = "canary-binary-token";
 struct SandboxProcess {
     child: Child,
     url: String,
+    /// Kept open: a closed pipe would fail the sandbox's later start-up lines.
+    _stdout: BufReader<ChildStdout>,
 }
 
 impl Drop for SandboxProcess {
@@ -38,8 +40,9 @@ fn spawn(extra: &[&str]) -> (SandboxProcess, Vec<String>) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let lines: Vec<String> = BufReader::new(stdout)
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let lines: Vec<String> = stdout
+        .by_ref()
         .lines()
         .take(3)
         .map(|l| l.unwrap())
@@ -48,7 +51,14 @@ fn spawn(extra: &[&str]) -> (SandboxProcess, Vec<String>) {
         .strip_prefix("Sandbox listening on ")
         .expect("first line names the URL")
         .to_string();
-    (SandboxProcess { child, url }, lines)
+    (
+        SandboxProcess {
+            child,
+            url,
+            _stdout: stdout,
+        },
+        lines,
+    )
 }
 
 /// Sends with the sandbox token.
