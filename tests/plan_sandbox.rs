@@ -47,14 +47,18 @@ fn assert_matches_schema(plan: &Value) {
     assert!(errors.is_empty(), "{errors:?}");
 }
 
+/// One text key of every change of a JSON report, in order.
+fn change_values<'a>(report: &'a Value, key: &str) -> Vec<&'a str> {
+    changes(report).map(|c| c[key].as_str().unwrap()).collect()
+}
+
+fn changes(report: &Value) -> impl Iterator<Item = &Value> {
+    report["changes"].as_array().unwrap().iter()
+}
+
 /// The change of a JSON report or saved plan that names this connection.
 fn change_named<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap()
+    changes(report).find(|c| c["name"] == name).unwrap()
 }
 
 fn assert_no_canary(texts: &[&str]) {
@@ -280,10 +284,7 @@ fn every_action_is_detected_and_rendered_in_three_formats() {
     insta::assert_snapshot!("plan_every_action_markdown", markdown);
     let plan = json_plan(&server, dir.path(), &env, &[]);
     assert_matches_schema(&plan);
-    let actions: Vec<(&str, &str)> = plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let actions: Vec<(&str, &str)> = changes(&plan)
         .map(|c| (c["action"].as_str().unwrap(), c["name"].as_str().unwrap()))
         .collect();
     assert_eq!(
@@ -308,12 +309,7 @@ fn every_action_is_detected_and_rendered_in_three_formats() {
 fn selection_limits_the_plan_and_prune() {
     let (dir, env, server) = shop();
     let plan = json_plan(&server, dir.path(), &env, &["--type", "syslog"]);
-    let actions: Vec<&str> = plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["action"].as_str().unwrap())
-        .collect();
+    let actions = change_values(&plan, "action");
     assert_eq!(
         actions,
         vec!["create"],
@@ -325,12 +321,7 @@ fn selection_limits_the_plan_and_prune() {
         &env,
         &["--name", "gone-*", "--name", "CHANGED-*"],
     );
-    let names: Vec<&str> = plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = change_values(&plan, "name");
     assert_eq!(names, vec!["changed-mail", "gone-mail"]);
 }
 
@@ -492,12 +483,7 @@ fn ignore_fields_leave_server_side_differences_alone() {
     let env = canary_env(&dir.path().join("connections"));
     let server = shop_server(&env);
     let plan = json_plan(&server, dir.path(), &env, &[]);
-    let names: Vec<&str> = plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = change_values(&plan, "name");
     assert!(!names.contains(&"changed-mail"), "{names:?}");
     assert_eq!(plan["summary"]["unchanged"], 2);
 }

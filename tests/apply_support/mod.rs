@@ -9,8 +9,12 @@ use std::path::{Path, PathBuf};
 use apinizer_gitops::desired::{self, DesiredState, LoadOptions};
 use apinizer_gitops::model::Connection;
 use apinizer_gitops::refs::{MapEnv, resolve_connection};
-use apinizer_gitops::sandbox::{self, RunningSandbox, SandboxConfig};
+use apinizer_gitops::sandbox::{RunningSandbox, SandboxConfig};
 use assert_cmd::Command;
+
+#[path = "../shared/own_runtime.rs"]
+mod own_runtime;
+use own_runtime::start_sandbox;
 
 /// Every value the examples reference; secrets carry a canary that must never show up.
 pub fn example_variables() -> BTreeMap<String, String> {
@@ -79,18 +83,7 @@ pub struct Server {
 impl Server {
     /// Starts a sandbox on a free loopback port.
     pub fn start(config: SandboxConfig) -> Server {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = SandboxConfig {
-            listen: "127.0.0.1:0".into(),
-            ..config
-        };
-        let sandbox = runtime
-            .block_on(sandbox::start(config))
-            .expect("sandbox starts");
+        let (runtime, sandbox) = start_sandbox(config);
         Server { sandbox, runtime }
     }
 

@@ -12,9 +12,13 @@ use apinizer_gitops::api::{Auth, Client, ClientConfig};
 use apinizer_gitops::desired::{LoadOptions, load};
 use apinizer_gitops::model::Connection;
 use apinizer_gitops::refs::{MapEnv, resolve_connection};
-use apinizer_gitops::sandbox::{RunningSandbox, SandboxConfig, start};
+use apinizer_gitops::sandbox::{RunningSandbox, SandboxConfig};
 use assert_cmd::Command;
 use secrecy::SecretString;
+
+#[path = "../shared/own_runtime.rs"]
+mod own_runtime;
+use own_runtime::start_sandbox;
 
 /// The fixed token of every test sandbox.
 pub const TOKEN: &str = "test-token-plan";
@@ -64,19 +68,12 @@ pub fn resolved(dir: &Path, env: &BTreeMap<String, String>) -> Vec<(String, Conn
 
 /// Starts a sandbox holding these connections (and these extra empty projects).
 pub fn serve(seed: Vec<(String, Connection)>, projects: &[&str]) -> Server {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let config = SandboxConfig {
-        listen: "127.0.0.1:0".into(),
+    let (runtime, sandbox) = start_sandbox(SandboxConfig {
         token: Some(TOKEN.into()),
         projects: projects.iter().map(|p| p.to_string()).collect(),
         seed,
         ..SandboxConfig::default()
-    };
-    let sandbox = runtime.block_on(start(config)).expect("sandbox starts");
+    });
     Server {
         url: sandbox.url.clone(),
         runtime,
