@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use indexmap::IndexMap;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The raw catalog text, embedded at build time.
 const CATALOG_YAML: &str = include_str!("catalog.yaml");
@@ -276,7 +276,35 @@ pub struct Rule {
     pub forbid_true: Vec<String>,
 }
 
+/// The value a rule sees for a field: the written value unless null, else the documented
+/// default, else null.
+pub fn effective_value(body: &Map<String, Value>, field: &str, spec: Option<&FieldSpec>) -> Value {
+    body.get(field)
+        .filter(|v| !v.is_null())
+        .cloned()
+        .or_else(|| spec.and_then(|s| s.default.clone()))
+        .unwrap_or(Value::Null)
+}
+
 impl Rule {
+    /// Whether the rule's condition holds on a body: every `when` field's effective value
+    /// (defaults apply) satisfies its condition and every `when_set` field is written.
+    /// `spec_of` finds a field's spec (of the type or of the nested object).
+    pub fn applies<'a>(
+        &self,
+        body: &Map<String, Value>,
+        spec_of: impl Fn(&str) -> Option<&'a FieldSpec>,
+    ) -> bool {
+        let conditions_hold = self.when.iter().all(|(field, condition)| {
+            condition.holds(&effective_value(body, field, spec_of(field)))
+        });
+        let set = self
+            .when_set
+            .iter()
+            .all(|field| body.get(field).is_some_and(|v| !v.is_null()));
+        conditions_hold && set
+    }
+
     /// The rule's condition as text (`auth == true and ...`), empty when unconditional.
     pub fn describe_condition(&self) -> String {
         let mut parts: Vec<String> = self.when.iter().map(|(f, c)| c.describe(f)).collect();
@@ -373,6 +401,23 @@ mod tests {
             c.field("logback", "logPath").unwrap().rewrite,
             Some(Rewrite::TrailingSlash)
         );
+    }
+
+    #[test]
+    fn rules_apply_with_defaults_and_written_values() {
+        let c = catalog();
+        let body = |v: Value| v.as_object().unwrap().clone();
+        let spec_of = |f: &str| c.field("database", f);
+        // database `useCredentials` defaults to true: the credentials rule applies unwritten.
+        let credentials = &c.connection_type("database").unwrap().rules[0];
+        assert!(credentials.applies(&body(serde_json::json!({})), spec_of));
+        let off = body(serde_json::json!({"useCredentials": false}));
+        assert!(!credentials.applies(&off, spec_of));
+        // activeMq: a password needs a username only once the password is written.
+        let password = &c.connection_type("activeMq").unwrap().rules[0];
+        let spec_of = |f: &str| c.field("activeMq", f);
+        assert!(!password.applies(&body(serde_json::json!({"password": null})), spec_of));
+        assert!(password.applies(&body(serde_json::json!({"password": "x"})), spec_of));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::values::{ValueChecker, child_pointer};
 use super::yaml::Location;
-use crate::catalog::{FieldSpec, Rule};
+use crate::catalog::{FieldSpec, Rule, effective_value};
 use crate::model::{Body, is_whole_reference};
 
 /// The values a rule sees: written values first, then documented defaults.
@@ -21,10 +21,7 @@ impl Effective<'_> {
     }
 
     fn value(&self, field: &str) -> Value {
-        self.written(field)
-            .cloned()
-            .or_else(|| (self.fields)(field).and_then(|s| s.default.clone()))
-            .unwrap_or(Value::Null)
+        effective_value(self.body, field, (self.fields)(field))
     }
 
     fn is_reference(&self, field: &str) -> bool {
@@ -79,9 +76,7 @@ impl ValueChecker<'_> {
             if involved_fields(rule).any(|f| effective.is_reference(f)) {
                 continue;
             }
-            let applies = rule.when.iter().all(|(f, c)| c.holds(&effective.value(f)))
-                && rule.when_set.iter().all(|f| effective.written(f).is_some());
-            if applies {
+            if rule.applies(body, fields) {
                 self.check_rule(rule, &effective, pointer, object_location);
             }
         }

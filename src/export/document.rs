@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use crate::catalog::{FieldSpec, Kind, Rule, catalog};
+use crate::catalog::{FieldSpec, Kind, catalog};
 use crate::model::{
     Body, Connection, escape_pointer_token, pointer_get, pointer_mut, pointer_tokens,
     sensitive_pointers,
@@ -143,27 +143,10 @@ fn is_needed(connection: &Connection, field: &str, spec: &FieldSpec) -> bool {
     let Some(object) = catalog().connection_type(&connection.kind) else {
         return false;
     };
-    object
-        .rules
-        .iter()
-        .any(|rule| rule.require.iter().any(|r| r == field) && rule_holds(rule, connection))
-}
-
-/// Whether a rule's condition holds on the current values (defaults apply).
-fn rule_holds(rule: &Rule, connection: &Connection) -> bool {
-    let effective = |field: &str| -> Value {
-        let spec = catalog().field(&connection.kind, field);
-        connection
-            .fields
-            .get(field)
-            .filter(|v| !v.is_null())
-            .cloned()
-            .or_else(|| spec.and_then(|s| s.default.clone()))
-            .unwrap_or(Value::Null)
-    };
-    let conditions_hold = rule.when.iter().all(|(f, c)| c.holds(&effective(f)));
-    let set_holds = rule.when_set.iter().all(|f| !effective(f).is_null());
-    conditions_hold && set_holds
+    object.rules.iter().any(|rule| {
+        rule.require.iter().any(|r| r == field)
+            && rule.applies(&connection.fields, |f| catalog().field(&connection.kind, f))
+    })
 }
 
 /// Removes nulls and documented defaults inside nested objects (list items, map values).

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::api::wire;
-use crate::catalog::{FieldSpec, Kind, Rewrite, Rule, catalog};
+use crate::catalog::{FieldSpec, Kind, Rewrite, catalog, effective_value};
 use crate::model::{Body, Connection};
 
 /// The hostname the sandbox fills into empty `server_fills_when_empty` fields.
@@ -329,13 +329,6 @@ pub fn check_kind(kind: &str) -> Result<(), Failure> {
     )))
 }
 
-/// The value the server would see for a field: the sent one, or the documented default.
-fn effective<'a>(body: &'a Body, field: &str, spec: &'a FieldSpec) -> Option<&'a Value> {
-    body.get(field)
-        .filter(|v| !v.is_null())
-        .or(spec.default.as_ref())
-}
-
 fn is_empty(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => true,
@@ -355,14 +348,18 @@ fn validate(connection: &Connection) -> Result<(), Failure> {
         problems.push(("name".to_string(), "must not be empty".to_string()));
     }
     for (field, spec) in catalog().all_fields(kind).filter(|(f, _)| *f != "name") {
-        let value = effective(&body, field, spec);
-        if spec.required && is_empty(value) {
+        // The value the server would see: the sent one, or the documented default.
+        let value = effective_value(&body, field, Some(spec));
+        if spec.required && is_empty(Some(&value)) {
             problems.push((field.to_string(), "must not be empty".to_string()));
         }
-        if let Some(message) = value.and_then(|v| enum_problem(spec, v)) {
+        if let Some(message) = Some(&value)
+            .filter(|v| !v.is_null())
+            .and_then(|v| enum_problem(spec, v))
+        {
             problems.push((field.to_string(), message));
         }
-        if let Some(Value::Object(map)) = value {
+        if let Value::Object(map) = &value {
             let missing = spec.required_keys.iter().filter(|k| !map.contains_key(*k));
             problems.extend(missing.map(|k| (format!("{field}.{k}"), "is required".to_string())));
         }
@@ -371,7 +368,10 @@ fn validate(connection: &Connection) -> Result<(), Failure> {
         .connection_type(kind)
         .map(|t| t.rules.as_slice())
         .unwrap_or_default();
-    for rule in rules.iter().filter(|r| rule_applies(kind, &body, r)) {
+    for rule in rules
+        .iter()
+        .filter(|r| r.applies(&body, |f| catalog().field(kind, f)))
+    {
         for field in rule.require.iter().filter(|f| is_empty(body.get(*f))) {
             let condition = rule.describe_condition();
             problems.push((field.clone(), format!("is required when {condition}")));
@@ -403,17 +403,6 @@ fn enum_problem(spec: &FieldSpec, value: &Value) -> Option<String> {
         crate::catalog::scalar_text(bad),
         allowed.join(", ")
     ))
-}
-
-fn rule_applies(kind: &str, body: &Body, rule: &Rule) -> bool {
-    let conditions_hold = rule.when.iter().all(|(field, condition)| {
-        let value = catalog()
-            .field(kind, field)
-            .and_then(|spec| effective(body, field, spec));
-        value.is_some_and(|v| condition.holds(v))
-    });
-    let set = rule.when_set.iter().all(|f| !is_empty(body.get(f)));
-    conditions_hold && set
 }
 
 /// Applies the server-side rewrites the catalog documents (logback paths, pod name).
