@@ -373,3 +373,56 @@ async fn server_url_forms_and_transport_rules() {
         "{err}"
     );
 }
+
+/// The docs' base-URL page lists `/apiops/projects` (no slash) as incorrect: the sandbox
+/// answers project and connection paths without their `/` with Spring's 404, while the
+/// token and healthcheck paths work only without one.
+#[tokio::test]
+async fn paths_without_the_documented_trailing_slash_are_spring_404s() {
+    let (sandbox, client) = started().await;
+    create(&client, &email("mail", "pw")).await;
+    let http = raw_http();
+    let url = |path: &str| format!("{}{path}", sandbox.url);
+    let connections = format!("/apiops/projects/{PROJECT}/connections");
+    let slashless = [
+        ("GET", "/apiops/projects".to_string()),
+        ("GET", format!("{connections}?type=email")),
+        ("GET", format!("{connections}/mail")),
+        ("PUT", format!("{connections}/mail")),
+        ("DELETE", format!("{connections}/mail")),
+        ("GET", "/apiops/test/healthcheck/".to_string()),
+        ("POST", "/apiops/auth/token/".to_string()),
+    ];
+    for (method, path) in slashless {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let answer = http
+            .request(method.clone(), url(&path))
+            .bearer_auth(&sandbox.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 404, "{method} {path}");
+        let body: Value = answer.json().await.unwrap();
+        let bare_path = path.split('?').next().unwrap();
+        assert_eq!(body["status"], 404, "{body}");
+        assert_eq!(body["error"], "Not Found", "{body}");
+        assert_eq!(body["path"], bare_path, "{body}");
+        assert!(body["timestamp"].as_str().is_some_and(|t| t.len() >= 20));
+    }
+    // The slash forms, the README's curl lines, still answer; nothing was deleted above.
+    for path in [
+        "/apiops/projects/".to_string(),
+        format!("{connections}/?type=email"),
+        format!("{connections}/mail/"),
+    ] {
+        let answer = http
+            .get(url(&path))
+            .bearer_auth(&sandbox.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{path}");
+    }
+    let health = http.get(url("/apiops/test/healthcheck")).send().await;
+    assert_eq!(health.unwrap().status(), 200);
+}

@@ -31,22 +31,17 @@ impl IntoResponse for Failure {
     }
 }
 
-/// Every route of the sandbox. Connection routes answer with or without the trailing
-/// slash the docs use.
+/// Every route of the sandbox, spelt as the docs spell them: project and connection paths
+/// end with `/`, the token and healthcheck paths do not. Any other path (the same path
+/// without its `/` included) is a 404 in Spring's shape, as a real server answers it.
 pub fn router(shared: Arc<Shared>) -> Router {
     let api = Router::new()
         .route("/apiops/test/hello/{name}", get(hello))
         .route("/apiops/auth/token", post(token))
         .route("/apiops/projects/", get(projects))
-        .route("/apiops/projects", get(projects))
         .route("/apiops/projects/{project}/connections/", get(list))
-        .route("/apiops/projects/{project}/connections", get(list))
         .route(
             "/apiops/projects/{project}/connections/{name}/",
-            get(read).post(write).put(write).delete(remove),
-        )
-        .route(
-            "/apiops/projects/{project}/connections/{name}",
             get(read).post(write).put(write).delete(remove),
         )
         .fallback(unknown_endpoint)
@@ -311,10 +306,14 @@ async fn remove(
     Ok(written(&shared, &removed, true))
 }
 
-async fn unknown_endpoint(method: Method, uri: axum::http::Uri) -> Response {
-    envelope_error(
-        404,
-        "not_found",
-        &format!("No endpoint {method} {}", uri.path()),
-    )
+/// Spring Boot's answer to an unmapped path: `{timestamp, status, error, path}`, not the
+/// Apinizer error envelope.
+async fn unknown_endpoint(uri: axum::http::Uri) -> Response {
+    let body = json!({
+        "timestamp": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        "status": 404,
+        "error": "Not Found",
+        "path": uri.path(),
+    });
+    json_response(StatusCode::NOT_FOUND, body.to_string())
 }
