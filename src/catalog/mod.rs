@@ -5,6 +5,9 @@
 //! handling, the sandbox and the generated JSON Schemas (`schema`) all read it. The data
 //! lives in `catalog.yaml` beside this file and is embedded in the binary.
 
+pub mod facts;
+pub mod reference;
+
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -36,6 +39,9 @@ pub fn catalog() -> &'static Catalog {
 pub struct Catalog {
     /// Named enumerations, referenced by `FieldSpec::enum_name`.
     pub enums: BTreeMap<String, Vec<String>>,
+    /// Other tools' spellings of enum values, by enum: `POSTGRESQL` -> `POSTGRES`.
+    #[serde(default)]
+    pub enum_aliases: BTreeMap<String, BTreeMap<String, String>>,
     /// Fields every connection type has (`name`, `description`, `deployToWorker`, `enabled`).
     pub common: IndexMap<String, FieldSpec>,
     /// Nested object types (ElasticHost, MapValue, ...).
@@ -48,6 +54,12 @@ pub struct Catalog {
 /// object.
 #[derive(Debug, Deserialize)]
 pub struct ObjectSpec {
+    /// A short human name (`Email connection (SMTP)`), for schema titles and headings.
+    pub title: String,
+    /// Other tools' names of a field -> the Apinizer field, or `map/key` for a key of a
+    /// map field (`bootstrapServers` -> `propertiesMap/bootstrap.servers`).
+    #[serde(default)]
+    pub aliases: IndexMap<String, String>,
     /// Fields in documentation order.
     pub fields: IndexMap<String, FieldSpec>,
     /// Conditional rules.
@@ -189,6 +201,10 @@ pub struct FieldSpec {
     pub items: Option<Box<FieldSpec>>,
     /// For `map`: the value spec.
     pub values: Option<Box<FieldSpec>>,
+    /// One line from the API docs: what the field is for (reference, schema hovers, hints).
+    pub description: Option<String>,
+    /// The unit of the value (`ms`, `s`, `MB`, `connections`), for durations and sizes.
+    pub unit: Option<String>,
 }
 
 impl FieldSpec {
@@ -196,6 +212,19 @@ impl FieldSpec {
     pub fn enum_values(&self) -> Option<&'static [String]> {
         let name = self.enum_name.as_ref()?;
         catalog().enums.get(name).map(Vec::as_slice)
+    }
+
+    /// Other spellings of the field's enum values (or of its list items' values), as
+    /// (alias, value) pairs.
+    pub fn enum_aliases(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        let name = self
+            .enum_name
+            .as_ref()
+            .or_else(|| self.items.as_ref()?.enum_name.as_ref());
+        name.and_then(|n| catalog().enum_aliases.get(n))
+            .into_iter()
+            .flatten()
+            .map(|(alias, value)| (alias.as_str(), value.as_str()))
     }
 
     /// The nested object type of an `object` field.
@@ -206,6 +235,15 @@ impl FieldSpec {
     /// Whether the value is base64 file content.
     pub fn is_base64_content(&self) -> bool {
         self.content.as_deref() == Some("base64")
+    }
+
+    /// The description with its unit, `Connect timeout (ms)`, for hovers and hints.
+    pub fn description_with_unit(&self) -> Option<String> {
+        let description = self.description.as_deref()?;
+        Some(match &self.unit {
+            Some(unit) => format!("{description} ({unit})"),
+            None => description.to_string(),
+        })
     }
 
     /// Whether list responses hide the value (secrets and masked content).
@@ -348,6 +386,24 @@ impl Catalog {
         {
             check_field_references(self, spec);
         }
+        for (name, aliases) in &self.enum_aliases {
+            let values = self.enums.get(name).expect("enum_aliases names an enum");
+            for value in aliases.values() {
+                assert!(
+                    values.contains(value),
+                    "catalog: {name} has no value {value}"
+                );
+            }
+        }
+        for (kind, spec) in &self.types {
+            for target in spec.aliases.values() {
+                let field = target.split('/').next().unwrap_or_default();
+                assert!(
+                    spec.fields.contains_key(field),
+                    "catalog: {kind} alias target {target} is no field"
+                );
+            }
+        }
     }
 }
 
@@ -418,6 +474,88 @@ mod tests {
         let spec_of = |f: &str| c.field("activeMq", f);
         assert!(!password.applies(&body(serde_json::json!({"password": null})), spec_of));
         assert!(password.applies(&body(serde_json::json!({"password": "x"})), spec_of));
+    }
+
+    /// Every field the catalog declares, with its owner (`common`, a type or an object).
+    fn every_field() -> Vec<(String, &'static str, &'static FieldSpec)> {
+        let c = catalog();
+        let owned = |owner: &'static str, fields: &'static IndexMap<String, FieldSpec>| {
+            fields
+                .iter()
+                .map(move |(f, s)| (owner.to_string(), f.as_str(), s))
+        };
+        let mut all: Vec<_> = owned("common", &c.common).collect();
+        for (owner, spec) in c.types.iter().chain(c.objects.iter()) {
+            all.extend(owned(owner.as_str(), &spec.fields));
+        }
+        all
+    }
+
+    #[test]
+    fn every_field_has_a_one_line_description() {
+        let fields = every_field();
+        assert_eq!(fields.len(), 4 + 191 + 23);
+        for (owner, field, spec) in fields {
+            let description = spec.description.as_deref().unwrap_or_default();
+            assert!(
+                !description.is_empty() && !description.contains('\n') && description.len() <= 160,
+                "{owner}.{field}: needs a one-line description (at most 160 characters)"
+            );
+        }
+    }
+
+    /// The lower-case words of a camelCase name (`connectionTimeoutInMs` -> connection,
+    /// timeout, in, ms).
+    fn words(name: &str) -> Vec<String> {
+        let mut words: Vec<String> = Vec::new();
+        for c in name.chars() {
+            match words.last_mut() {
+                Some(word) if !c.is_ascii_uppercase() => word.push(c),
+                _ => words.push(c.to_ascii_lowercase().to_string()),
+            }
+        }
+        words
+    }
+
+    /// A number whose name says it is a duration or a size must say in what.
+    #[test]
+    fn every_duration_and_size_field_has_a_unit() {
+        const WORDS: [&str; 11] = [
+            "timeout",
+            "delay",
+            "period",
+            "age",
+            "time",
+            "heartbeat",
+            "size",
+            "cap",
+            "history",
+            "rollover",
+            "ms",
+        ];
+        let mut checked = 0;
+        for (owner, field, spec) in every_field() {
+            let numeric = matches!(spec.kind, Kind::Integer | Kind::Number);
+            if numeric && words(field).iter().any(|w| WORDS.contains(&w.as_str())) {
+                checked += 1;
+                assert!(
+                    spec.unit.is_some(),
+                    "{owner}.{field}: a duration or size needs a unit"
+                );
+            }
+        }
+        assert!(checked >= 30, "only {checked} duration/size fields found");
+        let c = catalog();
+        let unit = |kind: &str, field: &str| c.field(kind, field).unwrap().unit.as_deref();
+        assert_eq!(unit("webhook", "timeout"), Some("s"));
+        assert_eq!(unit("syslog", "syslogTimeout"), Some("ms"));
+        assert_eq!(unit("database", "connectionTimeout"), Some("ms"));
+        assert_eq!(unit("logback", "maxFileSize"), Some("MB"));
+        assert_eq!(unit("rabbitMq", "basicPropertiesExpiration"), Some("ms"));
+        assert_eq!(
+            words("connectionTimeoutInMs"),
+            ["connection", "timeout", "in", "ms"]
+        );
     }
 
     #[test]
