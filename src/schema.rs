@@ -8,11 +8,19 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::catalog::{Catalog, Condition, FieldSpec, Format, Kind, ObjectSpec, Rule, catalog};
+use crate::catalog::{
+    Catalog, Condition, FieldSpec, Format, Kind, ObjectSpec, Rule, catalog, facts,
+};
 use crate::desired::API_VERSION;
 
 /// A whole `${env:NAME}` reference.
 const REFERENCE_PATTERN: &str = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$";
+/// The schema's identity, beside the plan report's.
+pub const SCHEMA_ID: &str = "https://apinizer-gitops.dev/schemas/connections.schema.json";
+/// What an editor shows for a literal where a secret reference belongs.
+const SECRET_MESSAGE: &str = "Secret field: write a whole ${env:NAME} reference (e.g. ${env:DB_PASSWORD}); literal values are refused";
+/// What an editor shows for a malformed reference.
+const REFERENCE_MESSAGE: &str = "Write a whole ${env:NAME} reference (NAME: letters, digits, `_`)";
 /// A string holding at least one reference.
 const EMBEDDED_REFERENCE_PATTERN: &str = r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}";
 
@@ -21,59 +29,92 @@ pub fn connections_schema_text() -> String {
     serde_json::to_string_pretty(&connections_schema()).expect("a schema serialises")
 }
 
+/// Writes the connections schema (with a final newline) to `file`, creating its folder.
+pub fn write_connections_schema(file: &std::path::Path) -> std::io::Result<()> {
+    if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)?;
+    }
+    std::fs::write(file, format!("{}\n", connections_schema_text()))
+}
+
 /// The JSON Schema of the desired-state files.
 pub fn connections_schema() -> Value {
     let catalog = catalog();
     let type_names: Vec<&str> = catalog.types.keys().map(String::as_str).collect();
     let mut defs = Map::new();
-    defs.insert(
-        "reference".into(),
-        json!({"type": "string", "pattern": REFERENCE_PATTERN}),
-    );
+    defs.insert("reference".into(), reference_schema(REFERENCE_MESSAGE));
+    defs.insert("secretReference".into(), reference_schema(SECRET_MESSAGE));
     defs.insert(
         "withReference".into(),
-        json!({"type": "string", "pattern": EMBEDDED_REFERENCE_PATTERN}),
+        json!({"title": "text with ${env:NAME} references", "type": "string", "pattern": EMBEDDED_REFERENCE_PATTERN}),
     );
     defs.insert(
         "ignoreFields".into(),
-        json!({
-            "description": "JSON Pointers (RFC 6901) left out of the comparison, e.g. /port",
-            "type": ["array", "null"],
-            "items": {"type": "string", "pattern": "^/"}
-        }),
+        described(
+            json!({"title": "ignoreFields", "type": ["array", "null"], "items": {"type": "string", "pattern": "^/"}}),
+            "JSON Pointers (RFC 6901) left out of the comparison, e.g. /port",
+        ),
     );
-    defs.insert("connection".into(), connection_dispatch(&type_names));
+    defs.insert(
+        "connection".into(),
+        connection_dispatch(catalog, &type_names),
+    );
     for (name, object) in &catalog.objects {
-        defs.insert(
-            format!("object.{name}"),
-            object_schema(object, Map::new(), &[]),
-        );
+        let mut schema = object_schema(object, Map::new(), &[]);
+        schema["title"] = object.title.clone().into();
+        defs.insert(format!("object.{name}"), schema);
     }
     for (name, object) in &catalog.types {
         defs.insert(format!("type.{name}"), type_schema(catalog, name, object));
     }
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
         "title": "apinizer-gitops desired-state document",
         "description": "One project's desired connections. Generated from the connection-type catalog; do not edit.",
         "type": "object",
         "additionalProperties": false,
         "required": ["project"],
         "properties": {
-            "apiVersion": {"const": API_VERSION},
-            "project": {"description": "Apinizer project name (case-sensitive)", "type": "string", "minLength": 1},
-            "prune": {"description": "Delete connections of the project that are not desired", "type": ["boolean", "null"]},
-            "allowEmpty": {"description": "Allow prune with no desired connection", "type": ["boolean", "null"]},
-            "ignore": {"description": "Connection-name globs never touched", "type": ["array", "null"], "items": {"type": "string"}},
-            "ignoreFields": {"$ref": "#/$defs/ignoreFields"},
-            "connections": {"type": ["array", "null"], "items": {"$ref": "#/$defs/connection"}}
+            "apiVersion": described(json!({"const": API_VERSION}), "Format version; when present exactly this"),
+            "project": described(json!({"type": "string", "minLength": 1}), "Apinizer project name (case-sensitive)"),
+            "prune": described(json!({"type": ["boolean", "null"]}), "Delete connections of the project that are not desired"),
+            "allowEmpty": described(json!({"type": ["boolean", "null"]}), "Allow prune with no desired connection"),
+            "ignore": described(json!({"type": ["array", "null"], "items": {"type": "string"}}), "Connection-name globs never touched"),
+            "ignoreFields": ignore_fields(),
+            "connections": described(json!({"type": ["array", "null"], "items": {"$ref": "#/$defs/connection"}}), "The project's connections; each has a `type` (one of the 14) and a `name`")
         },
         "$defs": defs
     })
 }
 
+/// A schema with the same text as `description` and `markdownDescription`.
+fn described(mut schema: Value, text: &str) -> Value {
+    schema["description"] = text.into();
+    schema["markdownDescription"] = text.into();
+    schema
+}
+
+fn ignore_fields() -> Value {
+    described(
+        json!({"$ref": "#/$defs/ignoreFields"}),
+        "JSON Pointers (RFC 6901) left out of the comparison, e.g. /port",
+    )
+}
+
+/// A whole `${env:NAME}` reference, with the message editors show for anything else.
+fn reference_schema(message: &str) -> Value {
+    json!({
+        "title": "${env:NAME} reference",
+        "type": "string",
+        "pattern": REFERENCE_PATTERN,
+        "patternErrorMessage": message,
+        "errorMessage": message,
+    })
+}
+
 /// `type` picks the per-type schema.
-fn connection_dispatch(type_names: &[&str]) -> Value {
+fn connection_dispatch(catalog: &Catalog, type_names: &[&str]) -> Value {
     let branches: Vec<Value> = type_names
         .iter()
         .map(|name| {
@@ -83,32 +124,46 @@ fn connection_dispatch(type_names: &[&str]) -> Value {
             })
         })
         .collect();
+    let listing: Vec<String> = catalog
+        .types
+        .iter()
+        .map(|(name, t)| format!("- `{name}`: {}", t.title))
+        .collect();
+    let mut kind = described(json!({"enum": type_names}), "The connection type");
+    kind["markdownDescription"] = format!("The connection type:\n\n{}", listing.join("\n")).into();
     json!({
+        "title": "connection",
         "type": "object",
         "required": ["type", "name"],
-        "properties": {"type": {"description": "The connection type", "enum": type_names}},
+        "properties": {"type": kind},
         "allOf": branches
     })
 }
 
 fn type_schema(catalog: &Catalog, name: &str, object: &ObjectSpec) -> Value {
     let mut leading = Map::new();
-    leading.insert("type".into(), json!({"const": name}));
-    leading.insert("name".into(), json!({"type": "string", "minLength": 1}));
+    let kind = format!("The connection type: {}", object.title);
+    leading.insert("type".into(), described(json!({"const": name}), &kind));
+    let name_spec = &catalog.common["name"];
+    let mut name_schema = json!({"type": "string", "minLength": 1});
+    describe_field(&mut name_schema, name_spec, None, "name");
+    leading.insert("name".into(), name_schema);
     leading.insert(
         "renamedFrom".into(),
-        json!({"description": "The previous name, to rename in place", "type": ["string", "null"]}),
+        described(
+            json!({"type": ["string", "null"]}),
+            "The previous name, to rename in place",
+        ),
     );
-    leading.insert(
-        "ignoreFields".into(),
-        json!({"$ref": "#/$defs/ignoreFields"}),
-    );
+    leading.insert("ignoreFields".into(), ignore_fields());
     for (field, spec) in &catalog.common {
         if field != "name" {
-            leading.insert(field.clone(), field_schema(spec));
+            leading.insert(field.clone(), field_schema(spec, None, field));
         }
     }
-    object_schema(object, leading, &["type", "name"])
+    let mut schema = object_schema(object, leading, &["type", "name"]);
+    schema["title"] = object.title.clone().into();
+    schema
 }
 
 /// An object's properties (after `leading`), required fields and rules.
@@ -120,7 +175,7 @@ fn object_schema(
     let mut properties = leading;
     let mut required: Vec<String> = always_required.iter().map(|s| s.to_string()).collect();
     for (field, spec) in &object.fields {
-        properties.insert(field.clone(), field_schema(spec));
+        properties.insert(field.clone(), field_schema(spec, Some(object), field));
         if spec.required {
             required.push(field.clone());
         }
@@ -142,18 +197,27 @@ fn object_schema(
     schema
 }
 
-/// One field: its JSON type (or a reference where the loader accepts one), or null.
-fn field_schema(spec: &FieldSpec) -> Value {
+/// One field: its JSON type (or a reference where the loader accepts one), or null,
+/// with the catalog's description for hovers.
+fn field_schema(spec: &FieldSpec, object: Option<&ObjectSpec>, field: &str) -> Value {
     let mut schema = if spec.secret {
-        json!({"anyOf": [{"$ref": "#/$defs/reference"}, {"type": "null"}],
-               "description": "Secret: must be a ${env:NAME} reference"})
+        json!({"anyOf": [{"$ref": "#/$defs/secretReference"}, {"type": "null"}]})
     } else {
         json!({"anyOf": [typed_schema(spec), {"type": "null"}]})
     };
     if let Some(default) = &spec.default {
         schema["default"] = default.clone();
     }
+    describe_field(&mut schema, spec, object, field);
     schema
+}
+
+/// `description` (one line, with the unit) and `markdownDescription` (the field's facts).
+fn describe_field(schema: &mut Value, spec: &FieldSpec, object: Option<&ObjectSpec>, field: &str) {
+    if let Some(description) = spec.description_with_unit() {
+        schema["description"] = description.into();
+    }
+    schema["markdownDescription"] = facts::markdown(spec, object, field).into();
 }
 
 /// The schema of a non-null value.
@@ -335,10 +399,77 @@ mod tests {
     fn secrets_must_be_references_and_numbers_may_be() {
         let schema = connections_schema();
         let email = &schema["$defs"]["type.email"]["properties"];
-        assert_eq!(email["password"]["anyOf"][0]["$ref"], "#/$defs/reference");
+        assert_eq!(
+            email["password"]["anyOf"][0]["$ref"],
+            "#/$defs/secretReference"
+        );
+        let message = &schema["$defs"]["secretReference"]["patternErrorMessage"];
+        assert!(message.as_str().unwrap().starts_with("Secret field"));
         let port = &email["port"]["anyOf"][0]["anyOf"];
         assert_eq!(port[0]["maximum"], 65535);
         assert_eq!(port[1]["$ref"], "#/$defs/reference");
+    }
+
+    /// Counts (described, all) properties of every object schema; rule conditions and
+    /// consequences (`if`, `then`, `not`, `allOf`) only restate properties.
+    fn description_coverage(schema: &Value, path: &str, missing: &mut Vec<String>) -> usize {
+        let Some(object) = schema.as_object() else {
+            return 0;
+        };
+        let mut all = 0;
+        for (key, value) in object {
+            if matches!(key.as_str(), "if" | "then" | "not" | "allOf") {
+                continue;
+            }
+            if key == "properties" {
+                for (name, property) in value.as_object().unwrap() {
+                    all += 1;
+                    let has = |k: &str| property[k].as_str().is_some_and(|t| !t.is_empty());
+                    if !has("description") || !has("markdownDescription") {
+                        missing.push(format!("{path}/{name}"));
+                    }
+                    all += description_coverage(property, &format!("{path}/{name}"), missing);
+                }
+            } else {
+                all += description_coverage(value, &format!("{path}/{key}"), missing);
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_property_has_a_description_and_a_hover() {
+        let schema = connections_schema();
+        let mut missing = Vec::new();
+        let all = description_coverage(&schema, "", &mut missing);
+        eprintln!("description coverage: {}/{all}", all - missing.len());
+        assert!(all >= 320, "{all}");
+        assert!(missing.is_empty(), "without a description: {missing:#?}");
+        assert_eq!(schema["$id"], SCHEMA_ID);
+        let port = &schema["$defs"]["object.ElasticHost"]["properties"]["port"];
+        assert_eq!(port["description"], "Elasticsearch HTTP port");
+        let timeout = &schema["$defs"]["type.database"]["properties"]["connectionTimeout"];
+        assert_eq!(
+            timeout["description"],
+            "How long to wait for a connection (ms)"
+        );
+    }
+
+    /// Completion labels come from titles: type and object names, never `$defs` keys.
+    #[test]
+    fn every_definition_has_a_readable_title() {
+        let schema = connections_schema();
+        for (key, def) in schema["$defs"].as_object().unwrap() {
+            let title = def["title"].as_str().unwrap_or_default();
+            assert!(
+                !title.is_empty() && !title.contains('.'),
+                "{key}: {title:?}"
+            );
+        }
+        assert_eq!(
+            schema["$defs"]["type.email"]["title"],
+            "Email connection (SMTP)"
+        );
     }
 
     #[test]
