@@ -5,6 +5,8 @@ mod common;
 
 use std::path::Path;
 
+use apinizer_gitops::catalog::reference::{EXAMPLES, connection_types_markdown};
+use apinizer_gitops::catalog::{catalog, type_names};
 use apinizer_gitops::desired::yaml::parse_documents;
 use apinizer_gitops::schema::connections_schema_text;
 use assert_cmd::Command;
@@ -27,6 +29,95 @@ fn committed_schema_matches_the_catalog() {
 }
 
 #[test]
+fn committed_field_reference_matches_the_catalog() {
+    let path = repo().join("docs/connection-types.md");
+    let generated = connection_types_markdown();
+    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/connection-types.md differs from what the catalog generates; \
+         regenerate it with `UPDATE_SCHEMAS=1 cargo test --test schema` and commit it"
+    );
+}
+
+/// Every example of the field reference, written to a file and checked by the binary's
+/// `validate` like a user's file: valid, without a warning.
+#[test]
+fn every_reference_example_passes_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = connection_types_markdown();
+    for example in EXAMPLES {
+        for (variant, text) in [("minimal", example.minimal), ("complete", example.complete)] {
+            assert!(
+                reference.contains(text),
+                "{} {variant} is not in the reference",
+                example.kind
+            );
+            let file = dir.path().join(format!("{}-{variant}.yaml", example.kind));
+            std::fs::write(&file, text).unwrap();
+            let output = Command::cargo_bin("apinizer-gitops")
+                .unwrap()
+                .args(["validate", "-f"])
+                .arg(&file)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                output.status.success(),
+                "{} {variant}: {stderr}",
+                example.kind
+            );
+            assert!(
+                !stderr.contains("warning"),
+                "{} {variant}: {stderr}",
+                example.kind
+            );
+        }
+    }
+}
+
+/// The complete example of a type writes every one of its fields (common ones too), and
+/// each example is one connection of its own type.
+#[test]
+fn complete_examples_write_every_field() {
+    for example in EXAMPLES {
+        for text in [example.minimal, example.complete] {
+            let document = &parse_documents(text.as_bytes()).unwrap()[0].to_json();
+            assert_eq!(document["connections"][0]["type"], example.kind);
+        }
+        let document = &parse_documents(example.complete.as_bytes()).unwrap()[0].to_json();
+        let written = document["connections"][0].as_object().unwrap();
+        for (field, _) in catalog().all_fields(example.kind) {
+            assert!(
+                written.contains_key(field),
+                "{}: complete example lacks `{field}`",
+                example.kind
+            );
+        }
+    }
+    assert_eq!(EXAMPLES.len(), type_names().count());
+}
+
+#[test]
+fn reference_examples_validate_against_the_schema() {
+    let validator = validator();
+    for example in EXAMPLES {
+        for text in [example.minimal, example.complete] {
+            for document in parse_documents(text.as_bytes()).unwrap() {
+                let errors: Vec<String> = validator
+                    .iter_errors(&document.to_json())
+                    .map(|e| format!("{} at {}", e, e.instance_path()))
+                    .collect();
+                assert!(errors.is_empty(), "{}: {errors:#?}", example.kind);
+            }
+        }
+    }
+}
+
+#[test]
 fn schema_command_prints_the_schema() {
     let output = Command::cargo_bin("apinizer-gitops")
         .unwrap()
@@ -36,6 +127,42 @@ fn schema_command_prints_the_schema() {
     assert!(output.status.success());
     let printed = String::from_utf8(output.stdout).unwrap();
     assert_eq!(printed, format!("{}\n", connections_schema_text()));
+}
+
+#[test]
+fn schema_out_writes_the_file_where_the_user_wants_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("editor/connections.schema.json");
+    let output = Command::cargo_bin("apinizer-gitops")
+        .unwrap()
+        .args(["schema", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("Wrote {}\n", file.display())
+    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(written, format!("{}\n", connections_schema_text()));
+}
+
+#[test]
+fn schema_out_into_an_unwritable_place_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "x").unwrap();
+    let output = Command::cargo_bin("apinizer-gitops")
+        .unwrap()
+        .args(["schema", "--out"])
+        .arg(blocker.join("schema.json"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("error: cannot write "), "{stderr}");
+    assert!(output.stdout.is_empty());
 }
 
 fn validator() -> jsonschema::Validator {
