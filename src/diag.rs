@@ -158,6 +158,11 @@ pub fn did_you_mean<'a>(
     best.map(|(_, candidate)| candidate)
 }
 
+/// Whether two names are the same ignoring case, `-`, `_` and `.` (`bind_dn`, `bindDN`).
+pub fn same_name(a: &str, b: &str) -> bool {
+    normalize_name(a) == normalize_name(b)
+}
+
 fn normalize_name(name: &str) -> String {
     name.chars()
         .filter(|c| !matches!(c, '-' | '_' | '.'))

@@ -67,6 +67,41 @@ pub struct TemplateError {
     pub message: String,
 }
 
+/// The reference providers this version knows, with the form each is written in. A new
+/// provider is one more entry here; messages list them from it.
+pub const PROVIDERS: &[(&str, &str)] = &[("env", "${env:NAME}")];
+
+/// Whether `provider` is a known reference provider.
+pub fn is_known_provider(provider: &str) -> bool {
+    PROVIDERS.iter().any(|(name, _)| *name == provider)
+}
+
+/// `unknown reference provider `vault`: only ${env:NAME} references exist`, phrased from
+/// [`PROVIDERS`].
+pub fn unknown_provider_message(provider: &str) -> String {
+    let forms: Vec<&str> = PROVIDERS.iter().map(|(_, form)| *form).collect();
+    let known = match forms.as_slice() {
+        [one] => format!("only {one} references exist"),
+        [rest @ .., last] => format!("the known references are {} and {last}", rest.join(", ")),
+        [] => "no references exist".to_string(),
+    };
+    format!("unknown reference provider `{provider}`: {known}")
+}
+
+/// The provider of a value written wholly as `${provider:...}` with a provider this
+/// version does not know (`vault` for `${vault:secret/x}`). Only a short identifier is
+/// returned, so a message naming it never carries the rest of the value.
+pub fn unknown_provider(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix("${")?.strip_suffix('}')?;
+    let (provider, _) = inner.split_once(':')?;
+    let identifier = !provider.is_empty()
+        && provider.len() <= 32
+        && provider
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    (identifier && !is_known_provider(provider)).then_some(provider)
+}
+
 /// Splits a string into literal text and references. Errors on `${env:}`, unknown
 /// sources (`${foo:X}`), bad names and an unclosed `${`.
 pub fn parse_template(text: &str) -> Result<Vec<Segment>, TemplateError> {
@@ -110,9 +145,10 @@ fn parse_reference(tail: &str) -> Result<(String, &str), TemplateError> {
             "reference `${{{inner}}}` has no source: write `${{env:{inner}}}`"
         ));
     };
-    if source != "env" {
+    if !is_known_provider(source) {
         return error(format!(
-            "unknown reference source `{source}` in `${{{inner}}}`: only `env` is supported"
+            "{} (in `${{{inner}}}`)",
+            unknown_provider_message(source)
         ));
     }
     if name.is_empty() {
@@ -389,7 +425,10 @@ mod tests {
     fn malformed_references_are_errors() {
         for (text, fragment) in [
             ("${env:}", "empty variable name"),
-            ("${foo:X}", "unknown reference source `foo`"),
+            (
+                "${foo:X}",
+                "unknown reference provider `foo`: only ${env:NAME} references exist",
+            ),
             ("${env:X", "unclosed"),
             ("${X}", "no source"),
             ("${env:1X}", "invalid variable name"),
@@ -398,6 +437,14 @@ mod tests {
             let error = parse_template(text).unwrap_err();
             assert!(error.message.contains(fragment), "{text}: {error:?}");
         }
+    }
+
+    #[test]
+    fn unknown_providers_are_named_only_when_the_value_is_shaped_like_a_reference() {
+        assert_eq!(unknown_provider("${vault:secret/x}"), Some("vault"));
+        assert_eq!(unknown_provider("${env:X}"), None);
+        assert_eq!(unknown_provider("pa${ss:word}x"), None);
+        assert_eq!(unknown_provider("${a b:c}"), None);
     }
 
     #[test]

@@ -284,7 +284,7 @@ fn invalid_inputs_name_the_problem_and_line() {
         ("bad enum", with(&DATABASE[..2], &["dbType: POSTGRESQL", "jdbcUrl: j", "useCredentials: false"]), 5, "did you mean `POSTGRES`"),
         ("literal secret", with(EMAIL, &["password: hunter2"]), 7, "field `password` is a secret: use ${env:NAME}"),
         ("empty reference name", with(EMAIL, &["username: ${env:}"]), 7, "empty variable name"),
-        ("unknown reference source", with(EMAIL, &["username: ${vault:X}"]), 7, "unknown reference source `vault`"),
+        ("unknown reference provider", with(EMAIL, &["username: ${vault:X}"]), 7, "unknown reference provider `vault`: only ${env:NAME} references exist"),
         ("unclosed reference", with(EMAIL, &["username: pre-${env:X"]), 7, "unclosed reference"),
         ("bad variable name", with(EMAIL, &["password: ${env:1PW}"]), 7, "invalid variable name"),
         ("reference for secret must be whole", with(EMAIL, &["password: ${env:A}${env:B}"]), 7, "is a secret"),
@@ -353,4 +353,185 @@ fn an_alias_bomb_fails_fast() {
     assert_eq!(code, 1);
     let message = report["errors"][0]["message"].as_str().unwrap();
     assert!(message.starts_with("invalid YAML"), "{message}");
+}
+
+/// Other tools' words get the Apinizer spelling; enum values match ignoring case and
+/// common spellings.
+#[test]
+fn other_tools_words_lead_to_the_apinizer_spelling() {
+    let cases: Vec<(&str, String, u64, &str)> = vec![
+        (
+            "kafka bootstrapServers",
+            with(KAFKA, &["bootstrapServers: b:9092"]),
+            10,
+            "the `propertiesMap` key `bootstrap.servers`",
+        ),
+        (
+            "kafka securityProtocol",
+            with(KAFKA, &["securityProtocol: SSL"]),
+            10,
+            "the `propertiesMap` key `security.protocol`",
+        ),
+        (
+            "database databaseType",
+            with(
+                &DATABASE[..2],
+                &[
+                    "databaseType: POSTGRES",
+                    "jdbcUrl: j",
+                    "useCredentials: false",
+                ],
+            ),
+            5,
+            "the Apinizer name is `dbType`: Database product",
+        ),
+        (
+            "database url",
+            with(DATABASE, &["url: jdbc:postgresql://h/db"]),
+            9,
+            "the Apinizer name is `jdbcUrl`",
+        ),
+        (
+            "webhook url",
+            with(WEBHOOK, &["url: https://h/x"]),
+            5,
+            "the Apinizer name is `fullUrl`",
+        ),
+        (
+            "ldap url",
+            with(LDAP, &["url: ldap://h"]),
+            9,
+            "the Apinizer name is `serverAddress`",
+        ),
+        (
+            "activeMq url",
+            with(ACTIVEMQ, &["url: tcp://h:61616"]),
+            9,
+            "the Apinizer name is `brokerURL`",
+        ),
+        (
+            "ldap bindDn",
+            with(LDAP, &["bindDn: cn=a"]),
+            9,
+            "the Apinizer name is `username`: Bind DN",
+        ),
+        (
+            "ldap bind_dn spelling",
+            with(LDAP, &["bind_dn: cn=a"]),
+            9,
+            "the Apinizer name is `username`",
+        ),
+        (
+            "did you mean names the field's purpose",
+            with(EMAIL, &["prot: 25"]),
+            7,
+            "did you mean `port`? SMTP port",
+        ),
+        (
+            "enum other spelling",
+            with(
+                &DATABASE[..2],
+                &["dbType: POSTGRESQL", "jdbcUrl: j", "useCredentials: false"],
+            ),
+            5,
+            "Apinizer spells `POSTGRESQL` as `POSTGRES`",
+        ),
+        (
+            "enum other case",
+            with(
+                &DATABASE[..2],
+                &["dbType: postgres", "jdbcUrl: j", "useCredentials: false"],
+            ),
+            5,
+            "did you mean `POSTGRES`? values are case-sensitive",
+        ),
+        (
+            "enum java tls name",
+            with(KAFKA, &["protocolTypes: [TLSv1.2]"]),
+            10,
+            "Apinizer spells `TLSv1.2` as `TLS_1_2`",
+        ),
+        (
+            "enum sql server",
+            with(
+                &DATABASE[..2],
+                &["dbType: MSSQL", "jdbcUrl: j", "useCredentials: false"],
+            ),
+            5,
+            "did you mean `SQL_SERVER`",
+        ),
+    ];
+    for (name, text, line, fragment) in cases {
+        assert_rejected(name, text.as_bytes(), line, fragment);
+    }
+}
+
+/// Each diagnostic points at the right place and names the real problem.
+#[test]
+fn exact_diagnostics() {
+    let tab = "project: P\nconnections:\n  - type: email\n    name: m\n    host: h\n  \tport: 25\n";
+    let cases: Vec<(&str, String, u64, &str)> = vec![
+        (
+            "tab at its own line",
+            tab.to_string(),
+            6,
+            "indent with spaces",
+        ),
+        (
+            "unknown provider in a secret",
+            with(EMAIL, &["password: ${vault:secret/x}"]),
+            7,
+            "unknown reference provider `vault`: only ${env:NAME} references exist",
+        ),
+        (
+            "yaml 1.1 yes",
+            with(EMAIL, &["auth: yes", "username: u", "password: ${env:P}"]),
+            7,
+            "YAML 1.2 booleans are `true` and `false` (not yes/no/on/off): write `true`",
+        ),
+        (
+            "yaml 1.1 off",
+            with(EMAIL, &["enableStartTls: off"]),
+            7,
+            "write `false`",
+        ),
+        (
+            "yaml 1.1 in a nested object",
+            with(
+                ES,
+                &[
+                    "indexLifecyclePolicyCreated: true",
+                    "indexLifecyclePolicy:",
+                    "  enableHotPhase: on",
+                ],
+            ),
+            9,
+            "write `true`",
+        ),
+        (
+            "unit in the hint",
+            with(WEBHOOK, &["fullUrl: https://h/x", "timeout: 2s"]),
+            6,
+            "write an integer here, in s",
+        ),
+        (
+            "yaml 1.1 at document level",
+            "project: P\nprune: on\n".into(),
+            2,
+            "write `true`",
+        ),
+    ];
+    for (name, text, line, fragment) in cases {
+        assert_rejected(name, text.as_bytes(), line, fragment);
+    }
+    let (_, report) = validate(tab.as_bytes());
+    assert_eq!(report["errors"][0]["column"], 3, "{report:#}");
+    let (_, report) = validate(with(EMAIL, &["password: ${vault:secret/x}"]).as_bytes());
+    let text = report.to_string();
+    assert!(
+        !text.contains("secret/x") && !text.contains("not a literal"),
+        "{text}"
+    );
+    let (_, report) = validate(with(EMAIL, &["auth: yes"]).as_bytes());
+    assert!(!report.to_string().contains("without quotes"), "{report:#}");
 }

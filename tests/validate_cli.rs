@@ -64,7 +64,10 @@ fn every_error_of_a_broken_file_is_listed_in_order() {
     assert!(lines[2].starts_with(&format!(
         "{file}:7:5: error: connection `mail`: unknown field `prot`"
     )));
-    assert_eq!(lines[3], "  hint: did you mean `port`?");
+    assert_eq!(
+        lines[3],
+        "  hint: did you mean `port`? SMTP port (25 plain, 587 STARTTLS, 465 SSL/TLS)"
+    );
     assert!(lines[4].starts_with(&format!(
         "{file}:8:11: error: connection `k`: unknown connection type `kafak`"
     )));
@@ -83,7 +86,10 @@ fn every_error_of_a_broken_file_is_listed_in_order() {
     assert_eq!(errors[0]["severity"], "error");
     assert_eq!(errors[0]["project"], "Payments");
     assert_eq!(errors[0]["connection"], "mail");
-    assert_eq!(errors[1]["hint"], "did you mean `port`?");
+    assert_eq!(
+        errors[1]["hint"],
+        "did you mean `port`? SMTP port (25 plain, 587 STARTTLS, 465 SSL/TLS)"
+    );
 }
 
 #[test]

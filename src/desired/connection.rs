@@ -90,7 +90,8 @@ fn check_fields(
         .map(|(name, _)| name)
         .chain(CONNECTION_KEYS[2..].iter().copied())
         .collect();
-    let body = checker.check_entries(entries, "", &lookup, &candidates, &CONNECTION_KEYS);
+    let aliases = &catalog.types[kind].aliases;
+    let body = checker.check_entries(entries, "", &lookup, &candidates, aliases, &CONNECTION_KEYS);
     let own_fields = catalog.types[kind]
         .fields
         .iter()

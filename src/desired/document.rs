@@ -182,7 +182,9 @@ fn boolean_setting(
         NodeValue::Null => None,
         ref other => {
             let message = format!("`{key}` must be true or false, not {}", other.describe());
-            out.push(scope.diagnostic(Diagnostic::error(message), node.location));
+            let mut diagnostic = scope.diagnostic(Diagnostic::error(message), node.location);
+            diagnostic.hint = node.as_str().and_then(super::yaml::yaml11_boolean_hint);
+            out.push(diagnostic);
             None
         }
     }

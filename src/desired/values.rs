@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::Scope;
 use super::yaml::{Location, Node, NodeValue};
 use crate::catalog::{FieldSpec, Format, Kind, ObjectSpec, scalar_text};
-use crate::diag::{Diagnostic, did_you_mean};
+use crate::diag::{Diagnostic, did_you_mean, same_name};
 use crate::model::{Body, escape_pointer_token, is_whole_reference, pointer_tokens};
 use crate::refs::{Segment, parse_template};
 
@@ -96,6 +97,7 @@ impl ValueChecker<'_> {
         pointer: &str,
         fields: &dyn Fn(&str) -> Option<&'static FieldSpec>,
         candidates: &[&'static str],
+        aliases: &'static IndexMap<String, String>,
         reserved: &[&str],
     ) -> Body {
         let mut body = Body::new();
@@ -107,7 +109,9 @@ impl ValueChecker<'_> {
             let field_pointer = child_pointer(pointer, &name);
             self.locations.insert(field_pointer.clone(), key.location);
             let Some(spec) = fields(&name) else {
-                self.unknown_field(key, &field_pointer, candidates);
+                let hint = unknown_field_hint(&name, fields, candidates, aliases);
+                let message = format!("unknown field `{}`", display_path(&field_pointer));
+                self.error(key.location, message, Some(hint));
                 continue;
             };
             if let Some(json) = self.check_value(value, spec, &field_pointer) {
@@ -115,16 +119,6 @@ impl ValueChecker<'_> {
             }
         }
         body
-    }
-
-    fn unknown_field(&mut self, key: &Node, pointer: &str, candidates: &[&str]) {
-        let name = key.key_text();
-        let hint = match did_you_mean(&name, candidates.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("known fields: {}", candidates.join(", ")),
-        };
-        let message = format!("unknown field `{}`", display_path(pointer));
-        self.error(key.location, message, Some(hint));
     }
 
     /// Reports required fields that are absent or null, at the mapping's place.
@@ -206,12 +200,21 @@ impl ValueChecker<'_> {
             display_path(pointer),
             node.value.describe()
         );
-        let hint = match (&node.value, spec.kind) {
-            (NodeValue::String(_), Kind::Integer | Kind::Number | Kind::Boolean) => {
+        let yaml11 = node
+            .as_str()
+            .filter(|_| spec.kind == Kind::Boolean)
+            .and_then(super::yaml::yaml11_boolean_hint);
+        let hint = yaml11.unwrap_or_else(|| match (&node.value, spec.kind) {
+            (NodeValue::String(text), Kind::Integer | Kind::Number | Kind::Boolean)
+                if text.trim().parse::<f64>().is_ok() || text.parse::<bool>().is_ok() =>
+            {
                 "write the value without quotes, or use a whole ${env:NAME} reference".to_string()
             }
-            _ => format!("write {expected} here"),
-        };
+            _ => match &spec.unit {
+                Some(unit) => format!("write {expected} here, in {unit}"),
+                None => format!("write {expected} here"),
+            },
+        });
         self.error(node.location, message, Some(hint));
     }
 
@@ -224,6 +227,15 @@ impl ValueChecker<'_> {
             return self
                 .check_template(node, text, pointer)
                 .map(|_| node.to_json());
+        }
+        if let Some(provider) = node.as_str().and_then(crate::refs::unknown_provider) {
+            let message = format!(
+                "`{field}`: {}",
+                crate::refs::unknown_provider_message(provider)
+            );
+            let hint = secret_hint(self.scope, &display_path(pointer));
+            self.error(node.location, message, Some(hint));
+            return None;
         }
         if matches!(node.value, NodeValue::Seq(_) | NodeValue::Map(_)) {
             let message = format!("`{field}` must be a string reference");
@@ -280,10 +292,7 @@ impl ValueChecker<'_> {
         if let Some(values) = spec.enum_values()
             && !values.iter().any(|v| v == text)
         {
-            let hint = match did_you_mean(text, values.iter().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("allowed values: {}", values.join(", ")),
-            };
+            let hint = enum_hint(text, spec, values);
             let message = format!("`{field}` has unknown value `{text}`");
             self.error(node.location, message, Some(hint));
         }
@@ -363,7 +372,8 @@ impl ValueChecker<'_> {
         self.report_duplicate_keys(entries, |_| "remove one of them".to_string());
         let candidates: Vec<&'static str> = object.fields.keys().map(String::as_str).collect();
         let lookup = |name: &str| object.fields.get(name);
-        let body = self.check_entries(entries, pointer, &lookup, &candidates, &[]);
+        let aliases = &object.aliases;
+        let body = self.check_entries(entries, pointer, &lookup, &candidates, aliases, &[]);
         let fields = object.fields.iter().map(|(k, v)| (k.as_str(), v));
         self.check_required(&body, pointer, fields, node.location);
         self.check_rules(&object.rules, &body, pointer, node.location, &lookup);
@@ -447,6 +457,54 @@ fn entry_name(body: &Body, pointer: &str) -> String {
         }
     }
     entry.clone()
+}
+
+/// The Apinizer spelling of an unknown field: another tool's name for it (`databaseType`
+/// -> `dbType`, `bootstrapServers` -> a `propertiesMap` key), else the closest field, with
+/// what that field is for.
+fn unknown_field_hint(
+    name: &str,
+    fields: &dyn Fn(&str) -> Option<&'static FieldSpec>,
+    candidates: &[&str],
+    aliases: &IndexMap<String, String>,
+) -> String {
+    let described = |field: &str| match fields(field).and_then(FieldSpec::description_with_unit) {
+        Some(description) => format!("`{field}`: {description}"),
+        None => format!("`{field}`"),
+    };
+    let alias = aliases.iter().find(|(alias, _)| same_name(alias, name));
+    if let Some((_, target)) = alias {
+        return match target.split_once('/') {
+            Some((map, key)) => format!(
+                "`{name}` is not a field here: write it as the `{map}` key `{key}`: \
+                 `{map}: {{{key}: {{value: ...}}}}`"
+            ),
+            None => format!("the Apinizer name is {}", described(target)),
+        };
+    }
+    match did_you_mean(name, candidates.iter().copied()) {
+        Some(s) => match fields(s).and_then(FieldSpec::description_with_unit) {
+            Some(description) => format!("did you mean `{s}`? {description}"),
+            None => format!("did you mean `{s}`?"),
+        },
+        None => format!("known fields: {}", candidates.join(", ")),
+    }
+}
+
+/// The allowed value an unknown enum value meant: another spelling of it (`POSTGRESQL`,
+/// `TLSv1.2`), the same value in other case, or a close one.
+fn enum_hint(text: &str, spec: &FieldSpec, values: &[String]) -> String {
+    if let Some((_, value)) = spec
+        .enum_aliases()
+        .find(|(alias, _)| same_name(alias, text))
+    {
+        return format!("did you mean `{value}`? Apinizer spells `{text}` as `{value}`");
+    }
+    match did_you_mean(text, values.iter().map(String::as_str)) {
+        Some(s) if same_name(s, text) => format!("did you mean `{s}`? values are case-sensitive"),
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("allowed values: {}", values.join(", ")),
+    }
 }
 
 fn required_hint(spec: &FieldSpec) -> String {

@@ -230,6 +230,24 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
+/// The boolean a YAML 1.1 word (`yes`, `on`, `no`, `off`, `y`, `n`, any case) meant;
+/// YAML 1.2, which the loader reads, knows only `true` and `false`, so these arrive as
+/// strings.
+pub fn yaml11_boolean(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "on" => Some(true),
+        "no" | "n" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// The hint for a YAML 1.1 boolean word where a boolean belongs.
+pub fn yaml11_boolean_hint(text: &str) -> Option<String> {
+    yaml11_boolean(text).map(|value| {
+        format!("YAML 1.2 booleans are `true` and `false` (not yes/no/on/off): write `{value}`")
+    })
+}
+
 /// Why a file could not be turned into documents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
@@ -267,7 +285,7 @@ pub fn parse_documents(bytes: &[u8]) -> Result<Vec<Node>, ParseError> {
     }
     let text = std::str::from_utf8(bytes).map_err(|e| non_utf8_error(bytes, &e))?;
     let documents: Vec<Node> = serde_saphyr::from_multiple_with_options(text, parse_options())
-        .map_err(|e| syntax_error(&e))?;
+        .map_err(|e| syntax_error(&e, text))?;
     if documents.is_empty() {
         return Err(ParseError::at_start(
             "no document: the file is empty or holds only comments",
@@ -314,15 +332,19 @@ fn non_utf8_error(bytes: &[u8], error: &std::str::Utf8Error) -> ParseError {
     }
 }
 
-fn syntax_error(error: &serde_saphyr::Error) -> ParseError {
-    let location = error.location().map_or(Location::default(), |l| Location {
+fn syntax_error(error: &serde_saphyr::Error, source: &str) -> ParseError {
+    let mut location = error.location().map_or(Location::default(), |l| Location {
         line: l.line(),
         column: l.column(),
     });
     let text = error.to_string();
     let first_line = text.lines().next().unwrap_or("invalid YAML").trim();
     let message = strip_location_prefix(first_line);
-    let hint = if message.contains("alias") || message.contains("budget") {
+    let hint = if message.contains("tab") {
+        // The scanner reports the end of the line before the tab; point at the tab.
+        location = indentation_tab(source, location.line).unwrap_or(location);
+        "indent with spaces: YAML does not allow tabs for indentation"
+    } else if message.contains("alias") || message.contains("budget") {
         "anchors and aliases are limited to keep parsing fast; write the values out"
     } else {
         "fix the YAML syntax (indentation, quotes, `key: value`)"
@@ -332,6 +354,21 @@ fn syntax_error(error: &serde_saphyr::Error) -> ParseError {
         location,
         hint: Some(hint.to_string()),
     }
+}
+
+/// The first tab in a line's leading whitespace, at or after line `from` (1-based).
+fn indentation_tab(source: &str, from: u64) -> Option<Location> {
+    source
+        .lines()
+        .enumerate()
+        .skip(from.saturating_sub(1) as usize)
+        .find_map(|(index, line)| {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            indent.find('\t').map(|at| Location {
+                line: index as u64 + 1,
+                column: indent[..at].chars().count() as u64 + 1,
+            })
+        })
 }
 
 /// serde-saphyr prefixes some messages with "line N column M:"; we print our own.
@@ -401,6 +438,24 @@ mod tests {
         let error = parse_documents(b"a: [1, 2\nb: 3\n").unwrap_err();
         assert!(error.message.starts_with("invalid YAML"), "{error:?}");
         assert!(error.location.line >= 1);
+    }
+
+    #[test]
+    fn a_tab_is_reported_at_its_own_line_and_column() {
+        let text =
+            "project: P\nconnections:\n  - type: email\n    name: m\n    host: h\n  \tport: 25\n";
+        let error = parse_documents(text.as_bytes()).unwrap_err();
+        assert!(error.message.contains("tab"), "{error:?}");
+        assert_eq!(error.location, Location { line: 6, column: 3 });
+        assert!(error.hint.unwrap().contains("indent with spaces"));
+    }
+
+    #[test]
+    fn yaml11_words_are_named_booleans() {
+        assert_eq!(yaml11_boolean("yes"), Some(true));
+        assert_eq!(yaml11_boolean("Off"), Some(false));
+        assert_eq!(yaml11_boolean("maybe"), None);
+        assert!(yaml11_boolean_hint("on").unwrap().contains("write `true`"));
     }
 
     #[test]
