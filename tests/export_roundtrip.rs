@@ -102,8 +102,13 @@ fn export_limits_to_a_project_and_type() {
         .arg(dir.path())
         .assert()
         .success();
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(names.len(), 1);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // One project file and the schema its first-line comment names.
+    assert_eq!(names, ["Payments.yaml", "connections.schema.json"]);
     let exported = load(dir.path());
     let payments = &exported.projects["Payments"];
     assert!(

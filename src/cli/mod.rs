@@ -51,8 +51,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Run a local Apinizer-compatible server.
     Sandbox(SandboxArgs),
-    /// Print the JSON Schema of the desired-state files.
-    Schema,
+    /// Print the JSON Schema of the desired-state files (or write it with --out).
+    Schema {
+        /// Write the schema to FILE (folders created) instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
     /// Tell the whole story against an in-process sandbox: plan, apply, plan again,
     /// a change behind the tool's back, drift.
     Quickstart(QuickstartArgs),
@@ -299,7 +303,8 @@ pub fn run() -> ExitCode {
 pub fn dispatch(command: Command, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
     match command {
         Command::Validate(args) => validate::run(&args, out),
-        Command::Schema => print_schema(out),
+        Command::Schema { out: None } => print_schema(out),
+        Command::Schema { out: Some(file) } => write_schema(&file, out),
         Command::Completions { shell } => print_completions(shell, out),
         Command::Plan(args) => plan::run(args, log, env, out),
         Command::Drift(args) => drift::run(args, log, env, out),
@@ -324,6 +329,21 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
 fn print_schema(out: &mut dyn Write) -> u8 {
     let _ = writeln!(out, "{}", crate::schema::connections_schema_text());
     0
+}
+
+/// `schema --out FILE`: writes the schema where the user wants it; exit 1 with the cause
+/// when it cannot be written.
+fn write_schema(file: &std::path::Path, out: &mut dyn Write) -> u8 {
+    match crate::schema::write_connections_schema(file) {
+        Ok(()) => {
+            let _ = writeln!(out, "Wrote {}", file.display());
+            0
+        }
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", file.display());
+            1
+        }
+    }
 }
 
 fn print_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> u8 {

@@ -13,8 +13,11 @@ use crate::model::{
     sensitive_pointers,
 };
 
-/// The first line of every exported file, so editors validate against the schema.
-pub const SCHEMA_LINE: &str = "# yaml-language-server: $schema=../schemas/connections.schema.json";
+/// The schema file export writes beside the documents, so the comment below resolves.
+pub const SCHEMA_FILE: &str = "connections.schema.json";
+/// The first line of every exported file, so editors validate against the schema written
+/// beside it.
+pub const SCHEMA_LINE: &str = "# yaml-language-server: $schema=./connections.schema.json";
 
 /// One project's desired-state document and the variables it references.
 #[derive(Debug, Clone)]

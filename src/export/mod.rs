@@ -11,7 +11,9 @@ use crate::catalog::{catalog, type_names};
 use crate::model::Connection;
 use crate::plan::Selection;
 
-pub use document::{ProjectDocument, SCHEMA_LINE, project_document, to_yaml, variable_name};
+pub use document::{
+    ProjectDocument, SCHEMA_FILE, SCHEMA_LINE, project_document, to_yaml, variable_name,
+};
 
 /// What to export: the `--project`, `--type` and `--name` flags as given.
 #[derive(Debug, Clone, Default)]
@@ -68,8 +70,9 @@ pub async fn read_projects(
         .collect())
 }
 
-/// Writes `DIR/<project>.yaml` for every document and prints what it wrote, then the
-/// variables to set.
+/// Writes `DIR/<project>.yaml` for every document and the schema their first-line
+/// comment names (`DIR/connections.schema.json`), prints what it wrote, then the variables
+/// to set.
 pub fn write_files(
     out_dir: &Path,
     documents: &[(String, ProjectDocument)],
@@ -90,6 +93,13 @@ pub fn write_files(
         let _ = writeln!(out, "Wrote {} ({count} connections)", path.display());
         variables.extend(document.variables.iter().cloned());
     }
+    let schema = out_dir.join(SCHEMA_FILE);
+    crate::schema::write_connections_schema(&schema).map_err(write_error(&schema))?;
+    let _ = writeln!(
+        out,
+        "Wrote {} (the JSON Schema the files name)",
+        schema.display()
+    );
     if !variables.is_empty() {
         let _ = writeln!(out, "Set these variables before plan/apply:");
         for name in variables {
@@ -226,5 +236,12 @@ mod tests {
         assert!(text.ends_with("Set these variables before plan/apply:\nPAYMENTS_X_PASSWORD\n"));
         let written = std::fs::read_to_string(dir.path().join("Payments.yaml")).unwrap();
         assert!(written.starts_with(SCHEMA_LINE));
+        // The comment's relative path resolves from the written file.
+        let named = SCHEMA_LINE.split("$schema=").nth(1).unwrap();
+        let schema = std::fs::read_to_string(dir.path().join(named)).unwrap();
+        assert_eq!(
+            schema,
+            format!("{}\n", crate::schema::connections_schema_text())
+        );
     }
 }
