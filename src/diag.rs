@@ -1,5 +1,6 @@
 //! Diagnostics: an error or warning about desired-state input, with its place and a hint.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -103,21 +104,57 @@ impl Diagnostic {
     }
 
     /// `file:line:column: error: message` and, when there is one, `  hint: ...` below.
+    /// Every part is [`printable`]: a file name or value cannot start a line of its own.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         if let Some(file) = &self.file {
-            let _ = write!(out, "{}:{}:{}: ", file.display(), self.line, self.column);
+            let file = file.display().to_string();
+            let _ = write!(out, "{}:{}:{}: ", printable(&file), self.line, self.column);
         }
         let _ = write!(out, "{}: ", self.severity.word());
         if let Some(connection) = &self.connection {
-            let _ = write!(out, "connection `{connection}`: ");
+            let _ = write!(out, "connection `{}`: ", printable(connection));
         }
-        out.push_str(&self.message);
+        out.push_str(&printable(&self.message));
         if let Some(hint) = &self.hint {
-            let _ = write!(out, "\n  hint: {hint}");
+            let _ = write!(out, "\n  hint: {}", printable(hint));
         }
         out
     }
+}
+
+/// Text from the server or the files made safe to print on one line: every control
+/// character (ESC, CR, LF, DEL, C1), line or paragraph separator and bidirectional
+/// override is written as an escape (`\n`, `\r`, `\t`, `\u{1b}`), so no value can start a
+/// line of its own, move the cursor or recolour the terminal. Renderers call it where
+/// untrusted text is written.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => {
+                let _ = write!(out, "{}", c.escape_unicode());
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Characters a terminal or a log viewer acts on instead of showing.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}' | '\u{200f}'
+                | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// Sorts diagnostics by file, line and column (unplaced ones first), errors before
@@ -203,6 +240,26 @@ mod tests {
             d.render_text(),
             "a.yaml:3:5: error: connection `mail`: unknown field `prot`\n  hint: did you mean `port`?"
         );
+    }
+
+    #[test]
+    fn printable_escapes_every_line_break_and_terminal_control() {
+        assert!(matches!(printable("alerts-smtp"), Cow::Borrowed(_)));
+        assert_eq!(
+            printable("a\nNo changes. 0 connections\r\t\u{1b}[31m\u{7f}\u{9b}\u{2028}\u{202e}"),
+            "a\\nNo changes. 0 connections\\r\\t\\u{1b}[31m\\u{7f}\\u{9b}\\u{2028}\\u{202e}"
+        );
+        assert_eq!(printable("Ödeme: ok"), "Ödeme: ok");
+    }
+
+    #[test]
+    fn text_of_a_hostile_name_stays_on_its_line() {
+        let d = Diagnostic::error("bad name `a\nerror: forged`")
+            .at(Path::new("x\ny.yaml"), 1, 2)
+            .in_connection(Some("a\u{1b}[2J"));
+        let text = d.render_text();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(!text.contains('\u{1b}'));
     }
 
     #[test]

@@ -74,8 +74,13 @@ impl ChangeReport {
         }
     }
 
-    /// The plain report line (`created Payments/email/alerts-smtp (deployed: dev ok)`).
+    /// The plain report line (`created Payments/email/alerts-smtp (deployed: dev ok)`),
+    /// [`printable`](crate::diag::printable): names and server messages stay on it.
     pub fn line(&self) -> String {
+        crate::diag::printable(&self.raw_line()).into_owned()
+    }
+
+    fn raw_line(&self) -> String {
         let address = format!("{}/{}/{}", self.project, self.kind, self.name);
         match &self.outcome {
             Outcome::Done { deployment, note } => {

@@ -95,12 +95,13 @@ pub fn print_report(
     let _ = write!(out, "{text}");
 }
 
-/// Prints an error (and any diagnostics it carries) on stderr.
+/// Prints an error (and any diagnostics it carries) on stderr, on one line: the server's
+/// text in it cannot start a line of its own.
 pub fn report_error(error: &PlanError) {
     if let PlanError::Invalid(diagnostics) = error {
         print_diagnostics(diagnostics);
     }
-    eprintln!("error: {error}");
+    eprintln!("error: {}", crate::diag::printable(&error.to_string()));
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic]) {

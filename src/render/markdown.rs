@@ -3,8 +3,8 @@
 //! replace, cut to fit [`MAX_CHARS`] with a note of what was left out.
 
 use super::{
-    Wording, action_symbol, change_target, connection_diff, drift_line, source_text, summary_line,
-    unmanaged_block,
+    Wording, action_symbol, change_target, connection_diff, drift_line, printable, source_text,
+    summary_line, unmanaged_block,
 };
 use crate::plan::{Action, Change, Plan};
 
@@ -116,7 +116,7 @@ fn compose(plan: &Plan, wording: Wording, items: &[Item], cut: &Cut) -> String {
     if !plan.notes.is_empty() {
         out.push_str("\n**Notes**\n\n");
         for note in &plan.notes {
-            out.push_str(&format!("- {note}\n"));
+            out.push_str(&format!("- {}\n", printable(note)));
         }
     }
     out.push_str(&unmanaged_block(
@@ -159,7 +159,8 @@ fn project_section(project: &str, items: &[Item], cut: &Cut) -> String {
         .filter(|i| items[*i].change.project == project)
         .collect();
     let mut out = format!(
-        "\n<details><summary><b>{project}</b>: {} change(s)</summary>\n\n",
+        "\n<details><summary><b>{}</b>: {} change(s)</summary>\n\n",
+        printable(project),
         mine.len()
     );
     for i in mine {

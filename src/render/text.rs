@@ -3,7 +3,7 @@
 //! asked for (a terminal without `NO_COLOR` / `--no-color`).
 
 use super::{
-    Wording, action_symbol, change_target, connection_diff, drift_line, summary_line,
+    Wording, action_symbol, change_target, connection_diff, drift_line, printable, summary_line,
     unmanaged_block,
 };
 use crate::plan::{Action, Plan};
@@ -34,7 +34,11 @@ pub fn render(plan: &Plan, wording: Wording, colour: bool) -> String {
             out.push('\n');
             out.push_str(&paint.apply(
                 BOLD,
-                &format!("{} {}", action_symbol(change.action), change.address()),
+                &format!(
+                    "{} {}",
+                    action_symbol(change.action),
+                    printable(&change.address())
+                ),
             ));
             out.push('\n');
             out.push_str(&paint.diff(&diff));
@@ -44,7 +48,7 @@ pub fn render(plan: &Plan, wording: Wording, colour: bool) -> String {
         out.push('\n');
     }
     for note in &plan.notes {
-        out.push_str(&format!("Note: {note}\n"));
+        out.push_str(&format!("Note: {}\n", printable(note)));
     }
     if !plan.notes.is_empty() {
         out.push('\n');

@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 use similar::TextDiff;
 
+use super::printable;
 use super::yaml::to_yaml;
 use crate::catalog::{FieldSpec, Kind, catalog};
 use crate::model::{Body, pointer_remove, pointer_set, sensitive_pointers};
@@ -30,7 +31,9 @@ pub fn connection_diff(change: &Change) -> Option<String> {
         .context_radius(3)
         .header("current", "desired")
         .to_string();
-    Some(diff)
+    // YAML quoting escapes line breaks already; this catches what it leaves (DEL, C1
+    // controls, bidirectional overrides), so no value can act on the terminal.
+    Some(diff.lines().map(|line| printable(line) + "\n").collect())
 }
 
 /// The desired connection as shown.
