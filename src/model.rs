@@ -76,6 +76,27 @@ pub fn is_whole_reference(s: &str) -> bool {
         .is_some_and(|name| !name.is_empty() && !name.contains(['{', '}', '$']))
 }
 
+/// Why a connection or project name cannot be used as a path parameter (DESIGN.md 1),
+/// or `None` when it can: empty, `.` or `..` (a path segment a URL normalises away),
+/// or holding `/`, `\\`, `?`, `#`, `%`, whitespace or a control character.
+pub fn unsafe_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("is empty".to_string());
+    }
+    if name == "." || name == ".." {
+        return Some(format!("is `{name}`, a path segment that URLs drop"));
+    }
+    let bad = name.chars().find(|c| {
+        matches!(c, '/' | '\\' | '?' | '#' | '%') || c.is_whitespace() || c.is_control()
+    })?;
+    Some(match bad {
+        ' ' => "holds a space".to_string(),
+        c if c.is_control() => format!("holds a control character ({})", c.escape_unicode()),
+        c if c.is_whitespace() => format!("holds whitespace ({})", c.escape_unicode()),
+        c => format!("holds `{c}`"),
+    })
+}
+
 /// Sensitive values by JSON Pointer. Debug shows the pointers only.
 #[derive(Clone, Default)]
 pub struct Secrets(BTreeMap<String, SecretString>);
@@ -303,6 +324,38 @@ mod tests {
 
     fn body(v: Value) -> Body {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn names_that_are_not_one_safe_path_segment_are_refused() {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a?b",
+            "a#b",
+            "a%2e",
+            "a b",
+            "a\tb",
+            "a\nb",
+            "\u{1b}[2J",
+            "a\u{7f}",
+            "a\u{85}",
+            "a\u{2028}",
+            " x",
+        ] {
+            assert!(unsafe_name(bad).is_some(), "{bad:?}");
+        }
+        for good in ["alerts-smtp", "a.b", "...", "Ödeme_1", "x~y", "a:b"] {
+            assert_eq!(unsafe_name(good), None, "{good:?}");
+        }
+        assert_eq!(unsafe_name("a/b").unwrap(), "holds `/`");
+        assert_eq!(
+            unsafe_name("a\u{1b}").unwrap(),
+            "holds a control character (\\u{1b})"
+        );
     }
 
     #[test]

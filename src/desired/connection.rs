@@ -8,7 +8,7 @@ use super::yaml::{Location, Node, NodeValue};
 use super::{Scope, check_pointer_list};
 use crate::catalog::{catalog, scalar_text, type_names};
 use crate::diag::{Diagnostic, did_you_mean};
-use crate::model::{Connection, sensitive_pointers};
+use crate::model::{Connection, sensitive_pointers, unsafe_name};
 
 /// Keys every connection may have besides its type's fields.
 const CONNECTION_KEYS: [&str; 4] = ["type", "name", "renamedFrom", "ignoreFields"];
@@ -56,9 +56,11 @@ pub(super) fn check_connection(
     };
     let is_elasticsearch = kind == Some("elasticsearch");
     checker.report_duplicate_keys(entries, |key| duplicate_hint(key, is_elasticsearch));
-    let renamed_from = node
-        .get("renamedFrom")
-        .and_then(|n| scalar_string(n, "renamedFrom", &mut checker));
+    let renamed_from = node.get("renamedFrom").and_then(|n| {
+        let old = scalar_string(n, "renamedFrom", &mut checker)?;
+        check_path_name(&old, "`renamedFrom`", n.location, scope, checker.out);
+        Some(old)
+    });
     let kind = kind?;
     let known: Vec<&str> = catalog().all_fields(kind).map(|(f, _)| f).collect();
     let ignore_fields = node
@@ -156,12 +158,30 @@ fn connection_name(
     let Some(value) = node.get("name") else {
         return missing("missing required field `name`", node.location, out);
     };
-    match &value.value {
-        NodeValue::String(s) if !s.trim().is_empty() => Some((s.clone(), value.location)),
-        NodeValue::Number(_) | NodeValue::Bool(_) => {
-            Some((scalar_text(&value.to_json()), value.location))
-        }
-        _ => missing("`name` must be a non-empty string", value.location, out),
+    let name = match &value.value {
+        NodeValue::String(s) if !s.trim().is_empty() => s.clone(),
+        NodeValue::Number(_) | NodeValue::Bool(_) => scalar_text(&value.to_json()),
+        _ => return missing("`name` must be a non-empty string", value.location, out),
+    };
+    check_path_name(&name, "connection name", value.location, scope, out);
+    Some((name, value.location))
+}
+
+/// A connection or project name must be one safe path segment (DESIGN.md 1); the error
+/// is placed at the name. The name is still returned by the callers, so that checks of
+/// the rest of the connection go on.
+pub(super) fn check_path_name(
+    name: &str,
+    what: &str,
+    at: Location,
+    scope: &Scope,
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(why) = unsafe_name(name) {
+        let error = Diagnostic::error(format!("{what} `{name}` {why}")).with_hint(
+            "names are path parameters of the API: no spaces, `/`, `\\`, `?`, `#`, `%` or control characters, and not `.` or `..`",
+        );
+        out.push(scope.diagnostic(error, at));
     }
 }
 

@@ -1,7 +1,7 @@
 //! One YAML document: `apiVersion`, `project`, `prune`, `allowEmpty`, `ignore`,
 //! `ignoreFields` and `connections`.
 
-use super::connection::{ParsedConnection, check_connection};
+use super::connection::{ParsedConnection, check_connection, check_path_name};
 use super::yaml::{Location, Node, NodeValue};
 use super::{Scope, check_pointer_list};
 use crate::catalog::catalog;
@@ -142,10 +142,13 @@ fn project_name(
         return None;
     };
     match node.as_str() {
-        Some(name) if !name.trim().is_empty() => Some(Setting {
-            value: name.to_string(),
-            location: node.location,
-        }),
+        Some(name) if !name.trim().is_empty() => {
+            check_path_name(name, "project name", node.location, scope, out);
+            Some(Setting {
+                value: name.to_string(),
+                location: node.location,
+            })
+        }
         _ => {
             let error = Diagnostic::error("`project` must be a non-empty string")
                 .with_hint("e.g. `project: Payments`");

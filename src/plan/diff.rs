@@ -14,7 +14,9 @@ use super::{
 };
 use crate::catalog::catalog;
 use crate::desired::DesiredConnection;
-use crate::model::{Body, Connection, escape_pointer_token, pointer_get, sensitive_pointers};
+use crate::model::{
+    Body, Connection, escape_pointer_token, pointer_get, sensitive_pointers, unsafe_name,
+};
 
 /// What the server holds: every selected project's connections of the selected types.
 pub type CurrentState = BTreeMap<String, Vec<Connection>>;
@@ -128,13 +130,17 @@ fn diff_project(
         let ignored = ignore
             .as_ref()
             .is_some_and(|set| set.is_match(&current.name));
-        if project.prune && !ignored {
+        // A name that is no safe path segment (`..`, `a/b`) would address another
+        // resource: it is reported, never deleted.
+        let unaddressable = unsafe_name(&current.name);
+        if project.prune && !ignored && unaddressable.is_none() {
             plan.changes.push(delete(&project.name, current));
         } else {
             plan.unmanaged.push(Unmanaged {
                 project: project.name.clone(),
                 kind: current.kind.clone(),
                 name: current.name.clone(),
+                unaddressable,
             });
         }
     }

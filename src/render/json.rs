@@ -76,6 +76,8 @@ struct ReportUnmanaged<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
     name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unaddressable: Option<&'a str>,
 }
 
 /// Renders the plan as pretty JSON (with a trailing newline).
@@ -105,6 +107,7 @@ pub fn render(plan: &Plan, wording: Wording) -> String {
                 project: &u.project,
                 kind: &u.kind,
                 name: &u.name,
+                unaddressable: u.unaddressable.as_deref(),
             })
             .collect(),
         notes: &plan.notes,
@@ -178,7 +181,10 @@ pub fn plan_schema() -> Value {
                 "type": "object",
                 "additionalProperties": false,
                 "required": ["project", "type", "name"],
-                "properties": {"project": name, "type": {"$ref": "#/$defs/connectionType"}, "name": name}
+                "properties": {
+                    "project": name, "type": {"$ref": "#/$defs/connectionType"}, "name": name,
+                    "unaddressable": {"type": "string", "description": "Why the name cannot be addressed safely as a path parameter (e.g. `..`); such a connection is never written or deleted."}
+                }
             },
             "connectionType": {"enum": crate::catalog::type_names().collect::<Vec<_>>()},
             "change": {

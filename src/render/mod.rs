@@ -11,6 +11,8 @@ pub mod yaml;
 
 use crate::plan::{Action, Change, Plan};
 
+pub use crate::diag::printable;
+
 pub use view::connection_diff;
 
 /// Whether the report speaks of a plan or of drift.
@@ -34,7 +36,7 @@ pub fn action_symbol(action: Action) -> &'static str {
 }
 
 /// The change's line after its symbol: `project/type/name`, with the old name of a rename
-/// and the old type of a replace.
+/// and the old type of a replace; [`printable`].
 pub fn change_target(change: &Change) -> String {
     let mut text = change.address();
     match change.action {
@@ -48,7 +50,7 @@ pub fn change_target(change: &Change) -> String {
         }
         _ => {}
     }
-    text
+    printable(&text).into_owned()
 }
 
 /// `Plan: N to create, ...` or `No changes. N connections match the desired state.`
@@ -86,25 +88,25 @@ pub fn drift_line(plan: &Plan) -> String {
     }
 }
 
-/// The unmanaged connections (`project/type/name`) under a heading, one item each; empty
-/// when there are none.
+/// The unmanaged connections ([`crate::plan::Unmanaged::text`]) under a heading, one
+/// item each; empty when there are none.
 pub fn unmanaged_block(plan: &Plan, heading: &str, item: impl Fn(&str) -> String) -> String {
     if plan.unmanaged.is_empty() {
         return String::new();
     }
     let mut out = heading.to_string();
     for u in &plan.unmanaged {
-        out.push_str(&item(&format!("{}/{}/{}", u.project, u.kind, u.name)));
+        out.push_str(&item(&u.text()));
     }
     out
 }
 
-/// `file:line` of a change's desired connection.
+/// `file:line` of a change's desired connection; [`printable`].
 pub fn source_text(change: &Change) -> Option<String> {
     change
         .source
         .as_ref()
-        .map(|s| format!("{}:{}", s.file.display(), s.line))
+        .map(|s| printable(&format!("{}:{}", s.file.display(), s.line)).into_owned())
 }
 
 #[cfg(test)]
