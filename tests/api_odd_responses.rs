@@ -130,7 +130,7 @@ async fn broken_answers_are_clear_errors() {
     );
     let typeless = client.get_connection("P", "typeless").await.unwrap_err();
     assert!(
-        typeless.to_string().contains("without a known `type`"),
+        typeless.to_string().contains("has no known `type`"),
         "{typeless}"
     );
 

@@ -196,6 +196,30 @@ fn segment(value: &str) -> String {
     utf8_percent_encode(value, SEGMENT).to_string()
 }
 
+/// Refuses a path with an empty, `.` or `..` segment: a URL normalises those away, so
+/// the request would reach another resource than the documented template names (a
+/// connection named `..` would address its project). Nothing is sent.
+fn check_segments(request: &Request) -> Result<(), ApiError> {
+    let path = request.path.split('?').next().unwrap_or_default();
+    let inner = path.strip_prefix('/').unwrap_or(path);
+    let inner = inner.strip_suffix('/').unwrap_or(inner);
+    let bad = inner.split('/').find(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        matches!(decoded.as_str(), "" | "." | "..")
+    });
+    match bad {
+        None => Ok(()),
+        Some(segment) => Err(ApiError::local(
+            request.method.as_str(),
+            &request.path,
+            "unsafe_path",
+            format!(
+                "refusing to send a request with the path segment `{segment}`, which a URL normalises away (a project or connection name that is empty, `.` or `..`); nothing was sent"
+            ),
+        )),
+    }
+}
+
 fn connections_path(project: &str) -> String {
     format!("/apiops/projects/{}/connections/", segment(project))
 }
@@ -380,13 +404,19 @@ impl Client {
         let path = format!("{}?type={}", connections_path(project), segment(kind));
         let request = get(path);
         let items: Vec<RawObject> = self.inner.fetch_list(&request).await?;
-        items
-            .into_iter()
-            .map(|raw| {
-                wire::decode_connection(raw, Some(kind))
-                    .map_err(|e| invalid_response(&request, &e.to_string()))
-            })
-            .collect()
+        let mut connections = Vec::with_capacity(items.len());
+        let mut problems = Vec::new();
+        for (i, raw) in items.into_iter().enumerate() {
+            match wire::decode_list_item(raw, Some(kind)) {
+                Ok(connection) => connections.push(connection),
+                Err(e) => problems.push(format!("item {}: {e}", i + 1)),
+            }
+        }
+        if problems.is_empty() {
+            Ok(connections)
+        } else {
+            Err(untrusted_answer(&request, &problems))
+        }
     }
 
     /// One connection by name; `None` when it does not exist.
@@ -404,9 +434,9 @@ impl Client {
         let Some(raw) = items.into_iter().next() else {
             return Ok(None);
         };
-        wire::decode_connection(raw, None)
+        wire::decode_list_item(raw, None)
             .map(Some)
-            .map_err(|e| invalid_response(&request, &e.to_string()))
+            .map_err(|e| untrusted_answer(&request, &[e.to_string()]))
     }
 
     /// POST a new connection. A create retried after a lost answer may meet
@@ -472,6 +502,17 @@ fn is_token_refusal(reply: &Reply) -> bool {
     token::is_refusal(
         reply.status,
         ErrorEnvelope::parse(&reply.body).error.as_deref(),
+    )
+}
+
+/// An answer whose items cannot be trusted ([`ApiError::UNTRUSTED_ANSWER`]): nothing may
+/// be planned from it.
+fn untrusted_answer(request: &Request, problems: &[String]) -> ApiError {
+    ApiError::local(
+        request.method.as_str(),
+        &request.path,
+        ApiError::UNTRUSTED_ANSWER,
+        problems.join("; "),
     )
 }
 
@@ -569,6 +610,9 @@ impl Inner {
     /// A 401 refusal of the token is not counted as an attempt: the server did not act,
     /// so the one retry with a renewed token cannot duplicate a write.
     async fn send(&self, request: &Request) -> (Result<Reply, ApiError>, u32) {
+        if let Err(error) = check_segments(request) {
+            return (Err(error), 0);
+        }
         let mut attempt = 0;
         let mut renewed = false;
         loop {
@@ -812,6 +856,22 @@ mod tests {
             "/apiops/projects/My%20Project/connections/a%2Fb%20c/"
         );
         assert_eq!(connections_path("P"), "/apiops/projects/P/connections/");
+    }
+
+    #[test]
+    fn paths_whose_segments_a_url_would_normalise_are_refused() {
+        for (project, name) in [("P", ".."), ("P", "."), (".", "x"), ("", "x"), ("P", "")] {
+            let request = get(connection_path(project, name));
+            let error = check_segments(&request).unwrap_err();
+            assert_eq!(error.error, "unsafe_path", "{project:?}/{name:?}");
+        }
+        let list = get(format!("{}?type=email", connections_path("..")));
+        assert!(check_segments(&list).is_err());
+        for fine in [connection_path("P", "a.b"), connection_path("P", "a/b")] {
+            assert!(check_segments(&get(fine)).is_ok());
+        }
+        assert!(check_segments(&get("/apiops/projects/".to_string())).is_ok());
+        assert!(check_segments(&get("/apiops/auth/token".to_string())).is_ok());
     }
 
     #[test]

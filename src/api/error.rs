@@ -86,6 +86,10 @@ impl ApiError {
         }
     }
 
+    /// The `error` of an answer whose items cannot be trusted (another type than asked
+    /// for, a repeated key, a name twice, no usable name).
+    pub const UNTRUSTED_ANSWER: &'static str = "untrusted_answer";
+
     /// A configuration problem found before any request.
     pub(crate) fn config(error: &str, description: String) -> Self {
         Self::local("", "", error, description)

@@ -7,12 +7,14 @@
 //! - Responses are decoded keeping duplicate keys ([`RawObject`]): a `type` whose value
 //!   is a discriminator is the discriminator, any other `type` is the field whose wire
 //!   name is `type`.
+//! - Nested objects repeating a key are remembered ([`RawObject::nested_repeats`]), so a
+//!   list item can be refused instead of read last-wins ([`decode_list_item`]).
 //! - Kafka `propertiesMap` values sent as numbers or booleans become strings.
 //! - Keys the catalog does not know for the type (`id`, `projectId`, ...) are dropped.
 
 use std::fmt;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -24,7 +26,13 @@ const TYPE_KEY: &str = "type";
 
 /// A JSON object as it arrived: every entry in order, duplicate keys kept.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RawObject(pub Vec<(String, Value)>);
+pub struct RawObject {
+    /// The top-level entries in order, a repeated key as often as it came.
+    pub entries: Vec<(String, Value)>,
+    /// Repeated keys of nested objects (which keep their last value), as JSON Pointers
+    /// of the key (`/elasticHostList/0/host`).
+    pub nested_repeats: Vec<String>,
+}
 
 impl<'de> Deserialize<'de> for RawObject {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -42,11 +50,110 @@ impl<'de> Visitor<'de> for RawObjectVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawObject, A::Error> {
-        let mut entries = Vec::new();
-        while let Some((key, value)) = map.next_entry::<String, Value>()? {
-            entries.push((key, value));
+        let mut raw = RawObject::default();
+        while let Some(key) = map.next_key::<String>()? {
+            let seed = CheckedValue {
+                pointer: format!("/{}", crate::model::escape_pointer_token(&key)),
+                repeats: &mut raw.nested_repeats,
+            };
+            let value = map.next_value_seed(seed)?;
+            raw.entries.push((key, value));
         }
-        Ok(RawObject(entries))
+        Ok(raw)
+    }
+}
+
+/// Reads a JSON value like `serde_json::Value` does, noting each repeated key of an
+/// object in it (the pointer of the key) instead of silently keeping the last value.
+struct CheckedValue<'a> {
+    pointer: String,
+    repeats: &'a mut Vec<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for CheckedValue<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CheckedValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        loop {
+            let seed = CheckedValue {
+                pointer: format!("{}/{}", self.pointer, items.len()),
+                repeats: &mut *self.repeats,
+            };
+            match seq.next_element_seed(seed)? {
+                Some(item) => items.push(item),
+                None => return Ok(Value::Array(items)),
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let pointer = format!(
+                "{}/{}",
+                self.pointer,
+                crate::model::escape_pointer_token(&key)
+            );
+            if object.contains_key(&key) {
+                self.repeats.push(pointer.clone());
+            }
+            let seed = CheckedValue {
+                pointer,
+                repeats: &mut *self.repeats,
+            };
+            let value = map.next_value_seed(seed)?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -144,7 +251,7 @@ pub fn decode_object(
     let mut name = None;
     let mut body = Body::new();
     let mut discriminator_seen = false;
-    for (key, value) in raw.0 {
+    for (key, value) in raw.entries {
         if key == TYPE_KEY && !discriminator_seen && value.as_str() == Some(kind.as_str()) {
             discriminator_seen = true;
         } else if key == "name" {
@@ -166,7 +273,7 @@ pub fn decode_object(
 /// the hint.
 fn find_kind(raw: &RawObject, kind_hint: Option<&str>) -> Result<String, DecodeError> {
     let from_body = raw
-        .0
+        .entries
         .iter()
         .find(|(key, value)| key == TYPE_KEY && is_discriminator(value))
         .and_then(|(_, value)| value.as_str());
@@ -210,6 +317,130 @@ fn stringify_scalar(slot: &mut Value) {
     if matches!(slot, Value::Number(_) | Value::Bool(_)) {
         *slot = Value::String(slot.to_string());
     }
+}
+
+/// Decodes one item of an answer after checking that it can be trusted: its `type` is
+/// `kind` (the list's `?type=`; any discriminator for a single GET, `None`), no key is
+/// repeated at any depth (but elasticsearch's discriminator and access-mode `type`),
+/// and it has one non-empty string `name`. The error lists every problem and names the
+/// item by its name when it has one (printable); never a field value.
+pub fn decode_list_item(raw: RawObject, kind: Option<&str>) -> Result<Connection, DecodeError> {
+    let name = raw
+        .entries
+        .iter()
+        .find(|(key, _)| key == "name")
+        .and_then(|(_, v)| v.as_str())
+        .filter(|n| !n.is_empty());
+    let mut problems = type_problems(&raw, kind);
+    let effective = kind.or_else(|| find_kind(&raw, None).ok().and_then(|k| catalog_kind(&k)));
+    problems.extend(repeated_keys(&raw, effective));
+    if name.is_none() {
+        problems.push("has no usable `name` (missing, empty or not a string)".to_string());
+    }
+    if !problems.is_empty() {
+        let label = name.map_or(String::new(), |n| {
+            format!("`{}` ", crate::diag::printable(n))
+        });
+        return Err(DecodeError(format!("{label}{}", problems.join(", "))));
+    }
+    decode_connection(raw, kind)
+}
+
+/// The item's `type` keys against the requested kind: one discriminator, equal to it
+/// (a list item may leave it out: the list's type is meant); besides it at most one
+/// field whose wire name is `type`, holding a value of its enum (elasticsearch).
+fn type_problems(raw: &RawObject, kind: Option<&str>) -> Vec<String> {
+    let types: Vec<&Value> = raw
+        .entries
+        .iter()
+        .filter(|(key, _)| key == TYPE_KEY)
+        .map(|(_, v)| v)
+        .collect();
+    let found = types
+        .iter()
+        .find(|v| is_discriminator(v))
+        .and_then(|v| v.as_str());
+    let Some(effective) = kind.or(found) else {
+        return vec!["has no known `type`".to_string()];
+    };
+    let access_field = model_name_for_wire(effective, TYPE_KEY);
+    let mut problems = Vec::new();
+    let (mut discriminators, mut access_modes) = (0, 0);
+    for value in &types {
+        let Some(text) = value.as_str() else {
+            problems.push("has a `type` that is not a string".to_string());
+            continue;
+        };
+        let shown = crate::diag::printable(text);
+        if is_discriminator(value) {
+            discriminators += 1;
+            if text != effective {
+                problems.push(format!(
+                    "is of type `{shown}`, not the requested `{effective}`"
+                ));
+            }
+        } else if access_field.is_some_and(|f| is_enum_value(effective, f, value)) {
+            access_modes += 1;
+        } else {
+            problems.push(format!("has the unknown type `{shown}`"));
+        }
+    }
+    if discriminators > 1 || access_modes > 1 {
+        problems.push("has more than one connection type or access mode `type`".to_string());
+    }
+    problems
+}
+
+/// The catalog's own spelling of a discriminator.
+fn catalog_kind(kind: &str) -> Option<&'static str> {
+    crate::catalog::type_names().find(|k| *k == kind)
+}
+
+/// Whether a value is one of the enum values of a field (elasticsearch access mode).
+fn is_enum_value(kind: &str, field: &str, value: &Value) -> bool {
+    let catalog = catalog();
+    catalog
+        .field(kind, field)
+        .and_then(|spec| spec.enum_name.as_deref())
+        .and_then(|name| catalog.enums.get(name))
+        .is_some_and(|values| {
+            value
+                .as_str()
+                .is_some_and(|v| values.iter().any(|e| e == v))
+        })
+}
+
+/// Keys an item repeats: top-level ones (a key whose wire name is also the
+/// discriminator's may come twice), then nested ones.
+fn repeated_keys(raw: &RawObject, kind: Option<&str>) -> Vec<String> {
+    let allowed_twice = kind.is_some_and(|k| model_name_for_wire(k, TYPE_KEY).is_some());
+    let mut problems = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (key, _) in &raw.entries {
+        if seen.contains(&key.as_str()) {
+            continue;
+        }
+        seen.push(key);
+        let count = raw.entries.iter().filter(|(k, _)| k == key).count();
+        let limit = if key == TYPE_KEY && allowed_twice {
+            2
+        } else {
+            1
+        };
+        if count > limit {
+            problems.push(format!(
+                "repeats the key `{}` ({count} times)",
+                crate::diag::printable(key)
+            ));
+        }
+    }
+    for pointer in &raw.nested_repeats {
+        problems.push(format!(
+            "repeats the key at `{}`",
+            crate::diag::printable(pointer)
+        ));
+    }
+    problems
 }
 
 /// Decodes a response object into a connection; secrets it carries go to `secrets`.
@@ -302,6 +533,63 @@ mod tests {
         assert_eq!(
             encode_request(&c),
             r#"{"type":"email","name":"m","host":"h","password":"canary-pw"}"#
+        );
+    }
+
+    fn item_problems(text: &str, kind: Option<&str>) -> String {
+        decode_list_item(parse_object(text).unwrap(), kind)
+            .map(|c| c.name)
+            .unwrap_or_else(|e| format!("error: {e}"))
+    }
+
+    #[test]
+    fn nested_repeated_keys_are_remembered_by_pointer() {
+        let raw =
+            parse_object(r#"{"a":{"x":1,"x":2},"l":[{"y~/":1,"y~/":2}],"m":{"k":{"v":1}},"a":3}"#)
+                .unwrap();
+        assert_eq!(raw.entries.len(), 4);
+        assert_eq!(raw.nested_repeats, ["/a/x", "/l/0/y~0~1"]);
+        assert_eq!(raw.entries[2].1, json!({"k": {"v": 1}}));
+    }
+
+    #[test]
+    fn list_items_are_checked_before_they_are_decoded() {
+        let ok = r#"{"type":"elasticsearch","name":"es","type":"READ"}"#;
+        assert_eq!(item_problems(ok, Some("elasticsearch")), "es");
+        assert_eq!(item_problems(ok, None), "es");
+        let lone = r#"{"name":"es","type":"READ_WRITE"}"#;
+        assert_eq!(item_problems(lone, Some("elasticsearch")), "es");
+        assert_eq!(item_problems(lone, None), "error: `es` has no known `type`");
+        assert_eq!(item_problems(r#"{"name":"m"}"#, Some("email")), "m");
+        let cases = [
+            (
+                r#"{"type":"kafka","name":"k"}"#,
+                "error: `k` is of type `kafka`, not the requested `email`",
+            ),
+            (
+                r#"{"type":"READ","name":"r"}"#,
+                "error: `r` has the unknown type `READ`",
+            ),
+            (
+                r#"{"type":"email","name":"m","port":1,"port":2}"#,
+                "error: `m` repeats the key `port` (2 times)",
+            ),
+            (
+                r#"{"type":"email","host":"h"}"#,
+                "error: has no usable `name` (missing, empty or not a string)",
+            ),
+            (
+                r#"{"type":"email\n","name":"a\u001b"}"#,
+                "error: `a\\u{1b}` has the unknown type `email\\n`",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(item_problems(text, Some("email")), expected, "{text}");
+        }
+        let twice = r#"{"type":"elasticsearch","name":"es","type":"elasticsearch"}"#;
+        assert_eq!(
+            item_problems(twice, Some("elasticsearch")),
+            "error: `es` has more than one connection type or access mode `type`"
         );
     }
 

@@ -2,6 +2,8 @@
 //! client's concurrency limit; a single GET only where a desired value needs comparing and
 //! the list answered null.
 
+use std::collections::BTreeMap;
+
 use futures::future::try_join_all;
 
 use super::PlanError;
@@ -10,6 +12,7 @@ use super::normalise::compare_view;
 use super::selection::Selection;
 use crate::api::{ApiError, Client};
 use crate::catalog::type_names;
+use crate::diag::printable;
 use crate::model::Connection;
 
 /// Reads every selected project's connections of the selected types. A project that does
@@ -27,8 +30,46 @@ pub async fn read_current(
     for (project, connections) in try_join_all(lists).await? {
         state.entry(project).or_default().extend(connections);
     }
+    for (project, connections) in &state {
+        check_unique_names(project, connections)?;
+    }
     fetch_hidden_values(client, projects, &mut state).await?;
     Ok(state)
+}
+
+/// One name twice in a project (ignoring case, across types) would let a plan match the
+/// desired connection to one entry and prune the other, deleting what is desired.
+fn check_unique_names(project: &str, connections: &[Connection]) -> Result<(), PlanError> {
+    let mut by_name: BTreeMap<String, Vec<&Connection>> = BTreeMap::new();
+    for connection in connections {
+        by_name
+            .entry(connection.name.to_lowercase())
+            .or_default()
+            .push(connection);
+    }
+    let problems: Vec<String> = by_name
+        .values()
+        .filter(|same| same.len() > 1)
+        .map(|same| {
+            let listed: Vec<String> = same
+                .iter()
+                .map(|c| format!("`{}` ({})", printable(&c.name), c.kind))
+                .collect();
+            format!(
+                "one name is listed {} times: {}",
+                same.len(),
+                listed.join(", ")
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(PlanError::UntrustedAnswer {
+        project: project.to_string(),
+        kind: None,
+        problems: problems.join("; "),
+    })
 }
 
 async fn list(
@@ -43,6 +84,13 @@ async fn list(
             project: project.to_string(),
             error: Box::new(error),
         }),
+        Err(error) if error.error == ApiError::UNTRUSTED_ANSWER => {
+            Err(PlanError::UntrustedAnswer {
+                project: project.to_string(),
+                kind: Some(kind.to_string()),
+                problems: error.description,
+            })
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -88,9 +136,21 @@ async fn fetch_hidden_values(
         async move { get(client, project, &name).await.map(|c| (project, *i, c)) }
     });
     for (project, i, fetched) in try_join_all(gets).await? {
-        if let Some(connection) = fetched {
-            state.get_mut(project).expect("listed project")[i] = connection;
+        let Some(connection) = fetched else { continue };
+        let listed = &state[project][i];
+        if connection.kind != listed.kind || connection.name != listed.name {
+            return Err(PlanError::UntrustedAnswer {
+                project: project.clone(),
+                kind: Some(listed.kind.clone()),
+                problems: format!(
+                    "GET of `{}` answered `{}` of type {}",
+                    printable(&listed.name),
+                    printable(&connection.name),
+                    connection.kind
+                ),
+            });
         }
+        state.get_mut(project).expect("listed project")[i] = connection;
     }
     Ok(())
 }
@@ -104,6 +164,25 @@ async fn get(client: &Client, project: &str, name: &str) -> Result<Option<Connec
 mod tests {
     use super::*;
     use crate::api::ApiError;
+
+    #[test]
+    fn one_name_twice_in_a_project_across_types_and_case_is_untrusted() {
+        let c =
+            |kind: &str, name: &str| Connection::from_body(kind, name, Default::default(), false);
+        assert!(check_unique_names("P", &[c("email", "a"), c("kafka", "b")]).is_ok());
+        let error = check_unique_names(
+            "P",
+            &[c("email", "Mail"), c("kafka", "mAIL"), c("ftp", "x")],
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the server's answer for project P cannot be trusted: one name is listed 2 times: `Mail` (email), `mAIL` (kafka); nothing was planned and nothing was written"
+        );
+        let hostile =
+            check_unique_names("P", &[c("email", "n\nx"), c("email", "N\nX")]).unwrap_err();
+        assert!(!hostile.to_string().contains('\n'), "{hostile}");
+    }
 
     #[test]
     fn only_a_404_envelope_names_a_missing_project() {

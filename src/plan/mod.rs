@@ -151,6 +151,25 @@ pub struct Unmanaged {
     pub kind: String,
     /// Connection name.
     pub name: String,
+    /// Why the name cannot be addressed safely (it is never written or deleted), when
+    /// it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unaddressable: Option<String>,
+}
+
+impl Unmanaged {
+    /// `project/type/name`, with why it cannot be addressed when it cannot; printable.
+    pub fn text(&self) -> String {
+        let address = format!("{}/{}/{}", self.project, self.kind, self.name);
+        let mut text = crate::diag::printable(&address).into_owned();
+        if let Some(why) = &self.unaddressable {
+            text.push_str(&format!(
+                " (cannot be addressed safely: the name {}; never written or deleted)",
+                crate::diag::printable(why)
+            ));
+        }
+        text
+    }
 }
 
 /// The whole plan.
@@ -214,6 +233,20 @@ pub enum PlanError {
         project: String,
         /// The server's answer.
         error: Box<ApiError>,
+    },
+    /// The server's answer about a project cannot be trusted (DESIGN.md 3): no plan is
+    /// made from it.
+    #[error(
+        "the server's answer for project {project}{} cannot be trusted: {problems}; nothing was planned and nothing was written",
+        .kind.as_ref().map(|k| format!(", type {k}")).unwrap_or_default()
+    )]
+    UntrustedAnswer {
+        /// The project.
+        project: String,
+        /// The type listed, when the problem lies within one list.
+        kind: Option<String>,
+        /// What is wrong, item by item (printable; names only, never a value).
+        problems: String,
     },
     /// The API failed.
     #[error("{0}")]

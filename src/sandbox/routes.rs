@@ -247,7 +247,7 @@ fn decode_request(body: &Bytes) -> Result<Connection, Failure> {
     let raw = wire::parse_object(text)
         .map_err(|e| Failure::bad_request(format!("Malformed JSON request: {e}")))?;
     let first_type = raw
-        .0
+        .entries
         .iter()
         .find(|(k, _)| k == "type")
         .map(|(_, v)| crate::catalog::scalar_text(v));
