@@ -8,6 +8,8 @@
 mod connection;
 mod document;
 pub mod files;
+#[cfg(test)]
+mod fuzz;
 mod rules;
 mod values;
 pub mod yaml;
@@ -240,7 +242,18 @@ fn load_file(
             return Vec::new();
         }
     };
-    let documents = match yaml::parse_documents(&bytes) {
+    check_bytes(file, &bytes, options, out)
+}
+
+/// The checked documents of one file's bytes.
+fn check_bytes(
+    file: &Path,
+    bytes: &[u8],
+    options: &LoadOptions,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<(PathBuf, ParsedDocument)> {
+    let scope = Scope::for_file(file);
+    let documents = match yaml::parse_documents(bytes) {
         Ok(documents) => documents,
         Err(e) => {
             let mut error = Diagnostic::error(e.message);

@@ -469,7 +469,9 @@ mod tests {
         }
         let start = std::time::Instant::now();
         let error = parse_documents(text.as_bytes()).unwrap_err();
-        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        // A hang guard, not a speed target: under a full parallel test run on a shared
+        // 2-core machine the refusal alone has taken over 2 s.
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
         assert!(error.message.starts_with("invalid YAML"), "{error:?}");
     }
 
