@@ -31,7 +31,12 @@ struct AnyEnv;
 
 impl Env for AnyEnv {
     fn var(&self, name: &str) -> Option<String> {
-        Some(if name.len() % 2 == 0 { "1" } else { "text" }.to_string())
+        let value = if name.len().is_multiple_of(2) {
+            "1"
+        } else {
+            "text"
+        };
+        Some(value.to_string())
     }
 }
 
