@@ -6,7 +6,8 @@
 //! types drives validation, defaults, normalisation, secret handling and the [`schema`]s;
 //! [`model`] is the connection every step passes along; [`refs`] resolves `${env:...}`;
 //! [`sandbox`] is the local Apinizer-compatible server; [`export`] writes YAML from a
-//! server; [`cli`] parses flags and dispatches.
+//! server; [`whole_file`] writes the files they save whole or not at all; [`cli`] parses
+//! flags and dispatches.
 
 pub mod api;
 pub mod apply;
@@ -21,3 +22,4 @@ pub mod refs;
 pub mod render;
 pub mod sandbox;
 pub mod schema;
+pub mod whole_file;

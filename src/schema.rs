@@ -34,7 +34,7 @@ pub fn write_connections_schema(file: &std::path::Path) -> std::io::Result<()> {
     if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)?;
     }
-    std::fs::write(file, format!("{}\n", connections_schema_text()))
+    crate::whole_file::write(file, &format!("{}\n", connections_schema_text()))
 }
 
 /// The JSON Schema of the desired-state files.

@@ -36,5 +36,5 @@ async fn export(args: &ExportArgs, env: &dyn Env, out: &mut dyn Write) -> Result
     let documents = read_projects(&client, &request)
         .await
         .map_err(|e| e.to_string())?;
-    write_files(&args.out, &documents, out).map_err(|e| e.to_string())
+    write_files(&args.out, &documents, args.force, out).map_err(|e| e.to_string())
 }

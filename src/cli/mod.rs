@@ -241,6 +241,10 @@ pub struct ExportArgs {
     /// Folder to write one file per project into.
     #[arg(long, value_name = "DIR", default_value = "./connections")]
     pub out: PathBuf,
+    /// Replace files in DIR that export did not write, or that changed since it wrote
+    /// them (a symbolic link is replaced, never written through).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `quickstart` flags.

@@ -52,6 +52,7 @@ fn connection_entry(project: &str, connection: &Connection, names: &mut Variable
     entry.insert("name".into(), connection.name.clone().into());
     let sensitive = sensitive_pointers(&connection.kind, &connection.fields);
     let mut fields = connection.fields.clone();
+    fields.values_mut().for_each(escape_templates);
     for (field, spec) in catalog().all_fields(&connection.kind) {
         if field == "name" {
             continue;
@@ -74,6 +75,18 @@ fn connection_entry(project: &str, connection: &Connection, names: &mut Variable
         entry.insert(field.to_string(), value);
     }
     entry
+}
+
+/// Writes every `${` of server text as `$${`, so that loading the file gives the text
+/// back instead of resolving a variable the server wrote (a logback `${HOSTNAME}`, or a
+/// crafted `${env:APINIZER_TOKEN}`). Map keys are never resolved, so they stay as they are.
+fn escape_templates(value: &mut Value) {
+    match value {
+        Value::String(text) if text.contains("${") => *text = text.replace("${", "$${"),
+        Value::Array(items) => items.iter_mut().for_each(escape_templates),
+        Value::Object(map) => map.values_mut().for_each(escape_templates),
+        _ => {}
+    }
 }
 
 /// What to write for one field.
@@ -276,11 +289,12 @@ fn upper_snake(text: &str) -> String {
     out
 }
 
-/// The file text: the schema line, then the document as YAML in the document's key order
-/// (catalog field order), strings quoted where YAML would read them otherwise.
+/// The file text: the schema line, export's marker (with the hash of what follows), then
+/// the document as YAML in the document's key order (catalog field order), strings quoted
+/// where YAML would read them otherwise.
 pub fn to_yaml(document: &Value) -> String {
     let body = serde_saphyr::to_string(document).expect("a JSON value always serialises");
-    format!("{SCHEMA_LINE}\n{body}")
+    format!("{SCHEMA_LINE}\n{}\n{body}", super::files::marker(&body))
 }
 
 #[cfg(test)]
@@ -398,6 +412,31 @@ mod tests {
         assert_eq!(entry["headerList"][0]["value"], "json");
         assert_eq!(vars, vec!["PAYMENTS_NOTIFY_HEADER_LIST_AUTHORIZATION"]);
         assert!(!entry.to_string().contains("canary"));
+    }
+
+    #[test]
+    fn server_text_holding_a_reference_is_escaped_and_reads_back_as_text() {
+        let logback = current(
+            "logback",
+            "file",
+            json!({"logPath": "/var/log/", "description": "${env:APINIZER_TOKEN}",
+                   "logPattern": "%d ${HOSTNAME} $${x} [%m]%n"}),
+        );
+        let (entry, vars) = export_one(&logback);
+        assert_eq!(entry["description"], "$${env:APINIZER_TOKEN}");
+        assert_eq!(entry["logPattern"], "%d $${HOSTNAME} $$${x} [%m]%n");
+        assert!(
+            vars.is_empty(),
+            "no variable comes from server text: {vars:?}"
+        );
+        for (field, text) in [
+            ("description", "${env:APINIZER_TOKEN}"),
+            ("logPattern", "%d ${HOSTNAME} $${x} [%m]%n"),
+        ] {
+            let written = entry[field].as_str().unwrap();
+            let segments = crate::refs::parse_template(written).unwrap();
+            assert_eq!(segments, vec![crate::refs::Segment::Literal(text.into())]);
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! project, that validates and plans to `No changes.` with the listed variables set.
 
 mod document;
+mod files;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,10 +11,12 @@ use crate::api::{ApiError, Client};
 use crate::catalog::{catalog, type_names};
 use crate::model::Connection;
 use crate::plan::Selection;
+use crate::whole_file;
 
 pub use document::{
     ProjectDocument, SCHEMA_FILE, SCHEMA_LINE, project_document, to_yaml, variable_name,
 };
+pub use files::{MARKER_PREFIX, file_name};
 
 /// What to export: the `--project`, `--type` and `--name` flags as given.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +38,9 @@ pub enum ExportError {
     /// The server refused or failed.
     #[error("{0}")]
     Api(Box<ApiError>),
+    /// Files export may not write (shared by two projects, or not its own).
+    #[error("{0}")]
+    Refused(String),
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -70,30 +76,37 @@ pub async fn read_projects(
         .collect())
 }
 
-/// Writes `DIR/<project>.yaml` for every document and the schema their first-line
-/// comment names (`DIR/connections.schema.json`), prints what it wrote, then the variables
-/// to set.
+/// Writes one file per document into `out_dir` ([`files::file_name`]) and the schema
+/// their first-line comment names (`DIR/connections.schema.json`), prints what it wrote,
+/// then the variables to set. Nothing is written when two projects would share a file, or
+/// (without `force`) when any target is a link or a file export did not write or that
+/// changed since: the error names every such file.
 pub fn write_files(
     out_dir: &Path,
     documents: &[(String, ProjectDocument)],
+    force: bool,
     out: &mut dyn Write,
 ) -> Result<(), ExportError> {
     let write_error = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ExportError::Write { path, source }
     };
+    let paths = files::paths(out_dir, documents.iter().map(|(p, _)| p.as_str()))
+        .map_err(ExportError::Refused)?;
+    let schema = out_dir.join(SCHEMA_FILE);
+    if !force {
+        refuse_foreign_files(&paths, &schema)?;
+    }
     std::fs::create_dir_all(out_dir).map_err(write_error(out_dir))?;
     let mut variables = Vec::new();
-    for (project, document) in documents {
-        let path = out_dir.join(format!("{}.yaml", file_stem(project)));
-        std::fs::write(&path, to_yaml(&document.document)).map_err(write_error(&path))?;
+    for ((_, document), path) in documents.iter().zip(&paths) {
+        whole_file::write(path, &to_yaml(&document.document)).map_err(write_error(path))?;
         let count = document.document["connections"]
             .as_array()
             .map_or(0, Vec::len);
         let _ = writeln!(out, "Wrote {} ({count} connections)", path.display());
         variables.extend(document.variables.iter().cloned());
     }
-    let schema = out_dir.join(SCHEMA_FILE);
     crate::schema::write_connections_schema(&schema).map_err(write_error(&schema))?;
     let _ = writeln!(
         out,
@@ -109,22 +122,26 @@ pub fn write_files(
     Ok(())
 }
 
-/// A file name for a project: path separators and a leading dot become `_`.
-fn file_stem(project: &str) -> String {
-    let stem: String = project
-        .chars()
-        .map(|c| {
-            if matches!(c, '/' | '\\' | '\0') {
-                '_'
-            } else {
-                c
-            }
+/// An error naming every target (project files, the schema) that export may not replace
+/// without `--force`.
+fn refuse_foreign_files(paths: &[PathBuf], schema: &Path) -> Result<(), ExportError> {
+    let targets = paths
+        .iter()
+        .map(|path| (path.as_path(), files::yaml_refusal as fn(&str) -> _))
+        .chain([(schema, files::schema_refusal as fn(&str) -> _)]);
+    let refused: Vec<String> = targets
+        .filter_map(|(path, why_not_ours)| {
+            let why = files::refusal(path, why_not_ours)?;
+            Some(format!("{} {why}", path.display()))
         })
         .collect();
-    match stem.strip_prefix('.') {
-        Some(rest) => format!("_{rest}"),
-        None => stem,
+    if refused.is_empty() {
+        return Ok(());
     }
+    Err(ExportError::Refused(format!(
+        "{}\nnothing was written: export replaces only files it wrote itself and nobody changed since; move these away, or pass --force to replace them",
+        refused.join("\n")
+    )))
 }
 
 /// The run's selection (the same rules as plan's: unknown types and bad globs refused).
@@ -206,13 +223,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn file_names_stay_inside_the_folder() {
-        assert_eq!(file_stem("Payments"), "Payments");
-        assert_eq!(file_stem("a/b"), "a_b");
-        assert_eq!(file_stem("../x"), "_._x");
-    }
-
-    #[test]
     fn unknown_types_and_bad_globs_are_selection_errors() {
         let err = selection(&[], &["smtp".into()], &[]).unwrap_err();
         assert!(err.to_string().contains("invalid --type `smtp`"), "{err}");
@@ -230,7 +240,7 @@ mod tests {
             },
         )];
         let mut out = Vec::new();
-        write_files(dir.path(), &documents, &mut out).unwrap();
+        write_files(dir.path(), &documents, false, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("(0 connections)"));
         assert!(text.ends_with("Set these variables before plan/apply:\nPAYMENTS_X_PASSWORD\n"));

@@ -114,14 +114,8 @@ impl SavedPlan {
     /// Writes the file (whole or not at all).
     pub fn write(&self, path: &Path) -> Result<(), PlanError> {
         let text = serde_json::to_string_pretty(self).expect("a saved plan serialises");
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-        let io = |e: std::io::Error| {
-            saved_error(format!("cannot write plan file {}: {e}", path.display()))
-        };
-        let mut file =
-            tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new("."))).map_err(io)?;
-        std::io::Write::write_all(&mut file, format!("{text}\n").as_bytes()).map_err(io)?;
-        file.persist(path).map_err(|e| io(e.error))?;
+        crate::whole_file::write(path, &format!("{text}\n"))
+            .map_err(|e| saved_error(format!("cannot write plan file {}: {e}", path.display())))?;
         Ok(())
     }
 
