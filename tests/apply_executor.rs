@@ -12,10 +12,12 @@ use apinizer_gitops::sandbox::SandboxConfig;
 use apply_support::{Server, example_variables, examples};
 use secrecy::ExposeSecret;
 use serde_json::json;
+use std::time::Duration;
 
 const OPTIONS: ApplyOptions = ApplyOptions {
     parallelism: 4,
     continue_on_error: false,
+    grace: Duration::from_secs(5),
 };
 
 fn change(project: &str, action: Action, desired: Option<Connection>, name: &str) -> Change {
@@ -66,9 +68,15 @@ fn run(
 ) -> (ApplyReport, Vec<String>) {
     let client = server.client();
     let mut lines = Vec::new();
-    let report = server.block_on(apply::execute(plan, &client, env, options, &mut |c| {
-        lines.push(c.line())
-    }));
+    let never = apply::Interrupt::never();
+    let report = server.block_on(apply::execute(
+        plan,
+        &client,
+        env,
+        options,
+        &never,
+        &mut |c| lines.push(c.line()),
+    ));
     (report, lines)
 }
 
@@ -157,6 +165,7 @@ fn after_the_first_failure_no_new_change_starts_unless_asked() {
     let sequential = ApplyOptions {
         parallelism: 1,
         continue_on_error: false,
+        grace: Duration::from_secs(5),
     };
     let (report, lines) = run(&server, &plan, &env(), sequential);
     assert!(
@@ -174,6 +183,7 @@ fn after_the_first_failure_no_new_change_starts_unless_asked() {
     let keep_going = ApplyOptions {
         parallelism: 1,
         continue_on_error: true,
+        grace: Duration::from_secs(5),
     };
     let (report, lines) = run(&server, &plan, &env(), keep_going);
     assert_eq!(

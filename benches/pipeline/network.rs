@@ -118,15 +118,18 @@ pub fn apply(workload: &Workload) {
         let options = ApplyOptions {
             parallelism,
             continue_on_error: false,
+            grace: std::time::Duration::from_secs(30),
         };
         let start = Instant::now();
         let mut quiet = |_: &ChangeReport| {};
+        let never = apply::Interrupt::never();
         let (report, requests) = server.counting(|| {
             let execution = apply::execute(
                 &computed.plan,
                 &computed.client,
                 &workload.env,
                 options,
+                &never,
                 &mut quiet,
             );
             runtime.block_on(execution)

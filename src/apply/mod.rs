@@ -6,12 +6,18 @@
 //! connection and succeeds when it already matches; a delete or rename whose target is
 //! gone re-checks and succeeds when the goal holds. The tool keeps no state file, so a
 //! re-run after an interruption simply converges.
+//!
+//! An [`Interrupt`] stops a run gracefully: no change starts after it, the changes in
+//! flight may finish within the grace period (the per-request timeout), and every change
+//! is reported, those cut off as interrupted.
 
 mod body;
+mod interrupt;
 mod phases;
 pub mod report;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use futures::StreamExt;
 
@@ -20,6 +26,7 @@ use crate::model::Connection;
 use crate::plan::{Action, Change, Plan};
 use crate::refs::{Env, MissingVariables, resolve_connection};
 
+pub use interrupt::{Interrupt, InterruptSender};
 pub use report::{ApplyReport, ChangeReport, Outcome};
 
 /// How to run an apply.
@@ -29,6 +36,8 @@ pub struct ApplyOptions {
     pub parallelism: usize,
     /// Keep starting changes after one failed.
     pub continue_on_error: bool,
+    /// How long changes in flight may still run after an interrupt (`--timeout`).
+    pub grace: Duration,
 }
 
 /// Checks, before any write, that every variable the plan's desired connections reference
@@ -50,32 +59,73 @@ pub fn check_variables(plan: &Plan, env: &dyn Env) -> Result<(), MissingVariable
 }
 
 /// Executes the plan and reports every change, calling `on_done` as each one ends (for
-/// progress). Never panics on server errors: they become failed changes.
+/// progress). Never panics on server errors: they become failed changes. After
+/// `interrupt`, no change starts and those in flight get `options.grace` to end.
 pub async fn execute(
     plan: &Plan,
     client: &Client,
     env: &dyn Env,
     options: ApplyOptions,
+    interrupt: &Interrupt,
     on_done: &mut dyn FnMut(&ChangeReport),
 ) -> ApplyReport {
     let executor = Executor {
         client,
         env,
         options,
+        interrupt,
         stop: AtomicBool::new(false),
+        started: plan
+            .changes
+            .iter()
+            .map(|_| AtomicBool::new(false))
+            .collect(),
     };
+    let grace_over = async {
+        let signal = interrupt.wait().await;
+        tokio::time::sleep(options.grace).await;
+        signal
+    };
+    let mut grace_over = std::pin::pin!(grace_over);
     let mut changes = Vec::with_capacity(plan.changes.len());
-    for phase in phases::in_order(&plan.changes) {
+    'phases: for phase in phases::in_order(&plan.changes) {
         let mut running = futures::stream::iter(phase)
             .map(|(index, change)| executor.run(index, change))
             .buffer_unordered(options.parallelism.max(1));
-        while let Some(report) = running.next().await {
+        loop {
+            tokio::select! {
+                biased;
+                report = running.next() => match report {
+                    Some(report) => {
+                        on_done(&report);
+                        changes.push(report);
+                    }
+                    None => break,
+                },
+                _ = &mut grace_over => break 'phases,
+            }
+        }
+    }
+    if let Some(signal) = interrupt.received() {
+        let mut reported = vec![false; plan.changes.len()];
+        changes.iter().for_each(|c| reported[c.index] = true);
+        let cut_off = plan
+            .changes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !reported[*i]);
+        for (index, change) in cut_off {
+            let started = executor.started[index].load(Ordering::SeqCst);
+            let report = ChangeReport::new(index, change, Outcome::Interrupted { signal, started });
             on_done(&report);
             changes.push(report);
         }
     }
     changes.sort_by_key(|c| c.index);
-    ApplyReport { changes }
+    ApplyReport {
+        changes,
+        interrupted_by: interrupt.received(),
+    }
 }
 
 /// Shared state of one apply run.
@@ -83,16 +133,29 @@ struct Executor<'a> {
     client: &'a Client,
     env: &'a dyn Env,
     options: ApplyOptions,
+    /// Once received, no change starts.
+    interrupt: &'a Interrupt,
     /// Set by the first failure; later changes do not start unless continue_on_error.
     stop: AtomicBool,
+    /// Per change of the plan: whether it started (for the report after an interrupt).
+    started: Vec<AtomicBool>,
 }
 
 impl Executor<'_> {
-    /// Runs one change unless an earlier one failed, and reports it.
+    /// Runs one change unless the run was interrupted or an earlier change failed, and
+    /// reports it.
     async fn run(&self, index: usize, change: &Change) -> ChangeReport {
+        if let Some(signal) = self.interrupt.received() {
+            let outcome = Outcome::Interrupted {
+                signal,
+                started: false,
+            };
+            return ChangeReport::new(index, change, outcome);
+        }
         if self.stop.load(Ordering::SeqCst) && !self.options.continue_on_error {
             return ChangeReport::new(index, change, Outcome::NotStarted);
         }
+        self.started[index].store(true, Ordering::SeqCst);
         let outcome = match self.perform(change).await {
             Ok(done) => done,
             Err(message) => Outcome::Failed { message },

@@ -25,6 +25,14 @@ pub enum Outcome {
     },
     /// Not started because an earlier change failed.
     NotStarted,
+    /// Stopped by a signal: not started (`started: false`), or still in flight when the
+    /// grace period after the signal ended, so the server may or may not hold it.
+    Interrupted {
+        /// The signal (`SIGINT`, `SIGTERM`).
+        signal: &'static str,
+        /// Whether its requests had started.
+        started: bool,
+    },
 }
 
 /// One change and its outcome.
@@ -70,7 +78,7 @@ impl ChangeReport {
         match &self.outcome {
             Outcome::Done { deployment, .. } => !deployment.success,
             Outcome::Failed { .. } => true,
-            Outcome::NotStarted => false,
+            Outcome::NotStarted | Outcome::Interrupted { .. } => false,
         }
     }
 
@@ -101,6 +109,17 @@ impl ChangeReport {
                 "not started: {} {address} (an earlier change failed)",
                 verb(self.action)
             ),
+            Outcome::Interrupted {
+                signal,
+                started: false,
+            } => format!(
+                "not started: {} {address} (interrupted by {signal})",
+                verb(self.action)
+            ),
+            Outcome::Interrupted { signal, .. } => format!(
+                "interrupted: {} {address} (still in flight after the --timeout grace period that followed {signal}: the server may or may not hold the change; re-run apply to converge)",
+                verb(self.action)
+            ),
         }
     }
 }
@@ -110,6 +129,8 @@ impl ChangeReport {
 pub struct ApplyReport {
     /// Every change of the plan, in plan order.
     pub changes: Vec<ChangeReport>,
+    /// The signal that stopped the run early, if one came.
+    pub interrupted_by: Option<&'static str>,
 }
 
 impl ApplyReport {
@@ -117,7 +138,7 @@ impl ApplyReport {
     pub fn succeeded(&self) -> bool {
         self.changes
             .iter()
-            .all(|c| !c.failed() && !matches!(c.outcome, Outcome::NotStarted))
+            .all(|c| matches!(c.outcome, Outcome::Done { .. }) && !c.failed())
     }
 
     /// The exit code DESIGN.md gives: 0 all done, 1 any change failed or not started.
@@ -156,11 +177,24 @@ impl ApplyReport {
         )
     }
 
-    /// Changes skipped after the first failure.
+    /// Changes that did not start (after the first failure, or after an interrupt).
     pub fn not_started(&self) -> usize {
         self.changes
             .iter()
-            .filter(|c| matches!(c.outcome, Outcome::NotStarted))
+            .filter(|c| {
+                matches!(
+                    c.outcome,
+                    Outcome::NotStarted | Outcome::Interrupted { started: false, .. }
+                )
+            })
+            .count()
+    }
+
+    /// Changes still in flight when the grace period after an interrupt ended.
+    pub fn interrupted(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Interrupted { started: true, .. }))
             .count()
     }
 }
@@ -174,7 +208,13 @@ pub fn render(report: &ApplyReport, with_lines: bool, out: &mut dyn Write) -> io
         }
     }
     let skipped = report.not_started();
-    if skipped > 0 {
+    if let Some(signal) = report.interrupted_by {
+        writeln!(
+            out,
+            "Interrupted by {signal}: {skipped} change(s) not started, {} interrupted; re-run apply to converge.",
+            report.interrupted()
+        )?;
+    } else if skipped > 0 {
         writeln!(
             out,
             "{skipped} change(s) not started after the first failure (--continue-on-error keeps going)."
@@ -197,7 +237,9 @@ pub fn to_json(report: &ApplyReport) -> Value {
             "deleted": report.done(Action::Delete),
             "failed": report.failed(),
             "not_started": report.not_started(),
+            "interrupted": report.interrupted(),
         },
+        "interrupted_by": report.interrupted_by,
         "summary_line": report.summary(),
     })
 }
@@ -221,6 +263,8 @@ fn change_json(change: &ChangeReport) -> Value {
         }
         Outcome::Failed { message } => ("failed", Some(message.clone())),
         Outcome::NotStarted => ("not_started", None),
+        Outcome::Interrupted { started: false, .. } => ("not_started", Some(change.line())),
+        Outcome::Interrupted { .. } => ("interrupted", Some(change.line())),
     };
     entry["outcome"] = outcome.into();
     if let Some(detail) = detail {
@@ -341,7 +385,10 @@ mod tests {
             "updated Payments/email/alerts-smtp (deployed: dev ok, prod FAILED: worker down)"
         );
         assert!(r.failed());
-        let all = ApplyReport { changes: vec![r] };
+        let all = ApplyReport {
+            changes: vec![r],
+            ..ApplyReport::default()
+        };
         assert!(
             all.summary()
                 .ends_with("0 updated, 0 renamed, 0 replaced, 0 deleted, 1 failed.")
@@ -378,6 +425,7 @@ mod tests {
         assert!(skipped.line().starts_with("not started: create"));
         let all = ApplyReport {
             changes: vec![failed, skipped],
+            ..ApplyReport::default()
         };
         let mut out = Vec::new();
         render(&all, true, &mut out).unwrap();
@@ -395,6 +443,7 @@ mod tests {
                 report(Action::Create, deployed(&[("dev", true), ("prod", false)])),
                 report(Action::Delete, Outcome::NotStarted),
             ],
+            ..ApplyReport::default()
         };
         let doc = to_json(&all);
         assert_eq!(doc["summary"]["failed"], 1);
@@ -408,6 +457,44 @@ mod tests {
         assert_eq!(doc["changes"][1]["outcome"], "not_started");
         assert_eq!(doc["changes"][1]["action"], "delete");
         assert_eq!(doc["summary_line"], all.summary());
+    }
+
+    #[test]
+    fn an_interrupted_run_reports_every_change_and_the_summary() {
+        let interrupted = |started| Outcome::Interrupted {
+            signal: "SIGTERM",
+            started,
+        };
+        let all = ApplyReport {
+            changes: vec![
+                report(Action::Create, deployed(&[])),
+                report(Action::Update, interrupted(true)),
+                report(Action::Delete, interrupted(false)),
+            ],
+            interrupted_by: Some("SIGTERM"),
+        };
+        assert_eq!(
+            all.changes[2].line(),
+            "not started: delete Payments/email/alerts-smtp (interrupted by SIGTERM)"
+        );
+        assert!(all.changes[1].line().starts_with(
+            "interrupted: update Payments/email/alerts-smtp (still in flight after the --timeout grace period that followed SIGTERM"
+        ));
+        assert!(!all.succeeded());
+        let mut out = Vec::new();
+        render(&all, false, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "Interrupted by SIGTERM: 1 change(s) not started, 1 interrupted; re-run apply to converge.\n\
+             Apply complete: 1 created, 0 updated, 0 renamed, 0 replaced, 0 deleted, 0 failed.\n"
+        );
+        let doc = to_json(&all);
+        assert_eq!(doc["summary"]["not_started"], 1);
+        assert_eq!(doc["summary"]["interrupted"], 1);
+        assert_eq!(doc["interrupted_by"], "SIGTERM");
+        assert_eq!(doc["changes"][1]["outcome"], "interrupted");
+        assert_eq!(doc["changes"][2]["outcome"], "not_started");
     }
 
     #[test]

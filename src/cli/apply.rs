@@ -169,7 +169,9 @@ async fn execute_plan(
     let options = ApplyOptions {
         parallelism: usize::from(args.target.server.parallelism),
         continue_on_error: args.continue_on_error,
+        grace: args.target.server.timeout,
     };
+    let (_graceful, interrupt) = super::interrupt::graceful();
     let json = args.format == OutputFormat::Json;
     let report = if console.stdout_is_terminal {
         let bar = progress_bar(plan.changes.len());
@@ -177,7 +179,7 @@ async fn execute_plan(
             bar.inc(1);
             bar.set_message(done.line());
         };
-        let report = apply::execute(plan, client, env, options, &mut tick).await;
+        let report = apply::execute(plan, client, env, options, &interrupt, &mut tick).await;
         bar.finish_and_clear();
         report
     } else {
@@ -187,13 +189,13 @@ async fn execute_plan(
         let mut line = |done: &ChangeReport| {
             let _ = writeln!(live, "{}", done.line());
         };
-        apply::execute(plan, client, env, options, &mut line).await
+        apply::execute(plan, client, env, options, &interrupt, &mut line).await
     };
     finish(&report, args.format, out, console)
 }
 
 /// The report: a JSON document for `--format json`; otherwise every line again after a
-/// progress bar, then the summary line.
+/// progress bar, then the summary line. Exits 130 after an interrupt.
 fn finish(
     report: &ApplyReport,
     format: OutputFormat,
@@ -208,6 +210,9 @@ fn finish(
         apply::report::render(report, console.stdout_is_terminal, out)
     };
     written.map_err(|e| format!("cannot write the report: {e}"))?;
+    if report.interrupted_by.is_some() {
+        return Ok(super::interrupt::EXIT_INTERRUPTED);
+    }
     Ok(report.exit_code())
 }
 

@@ -14,6 +14,7 @@ use crate::refs::{Env, ProcessEnv};
 mod apply;
 mod drift;
 mod export;
+mod interrupt;
 mod logging;
 mod plan;
 mod quickstart;
@@ -298,6 +299,13 @@ pub struct SandboxArgs {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     logging::init(&cli.log);
+    let talks_to_a_server = matches!(
+        cli.command,
+        Command::Plan(_) | Command::Apply(_) | Command::Drift(_) | Command::Export(_)
+    );
+    if talks_to_a_server {
+        interrupt::listen();
+    }
     let code = dispatch(cli.command, &cli.log, &ProcessEnv, &mut std::io::stdout());
     ExitCode::from(code)
 }
