@@ -57,11 +57,17 @@ fn export_never_writes_through_a_symlink_planted_in_out() {
     std::fs::create_dir(&out).unwrap();
     let planted = out.join("Payments.yaml");
     std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let planted_schema = out.join("connections.schema.json");
+    std::os::unix::fs::symlink(&victim, &planted_schema).unwrap();
 
     let (code, stdout, stderr) = export(&server, &out, &[]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
         stderr.contains("Payments.yaml is a symbolic link"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("connections.schema.json is a symbolic link"),
         "{stderr}"
     );
     assert!(stderr.contains("--force"), "{stderr}");
@@ -71,9 +77,11 @@ fn export_never_writes_through_a_symlink_planted_in_out() {
     let (code, _, stderr) = export(&server, &out, &["--force"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(read(&victim), "precious", "the link's target is untouched");
-    assert!(!planted.symlink_metadata().unwrap().is_symlink());
+    for path in [&planted, &planted_schema] {
+        assert!(!path.symlink_metadata().unwrap().is_symlink());
+    }
     assert!(read(&planted).contains("project: Payments"));
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "no stray file");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2, "no stray file");
 }
 
 #[test]
@@ -93,7 +101,11 @@ fn projects_whose_names_map_to_one_file_name_get_files_of_their_own() {
             "{file}: {content}"
         );
     }
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        4,
+        "and the schema"
+    );
 }
 
 #[test]
@@ -145,6 +157,17 @@ fn export_replaces_only_its_own_unchanged_files_unless_forced() {
 
     let (code, _, stderr) = export(&server, dir.path(), &[]);
     assert_eq!(code, 0, "its own unchanged files are replaced: {stderr}");
+
+    let schema = dir.path().join("connections.schema.json");
+    std::fs::write(&schema, "{\"title\": \"my own schema\"}").unwrap();
+    let (code, _, stderr) = export(&server, dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("connections.schema.json was not written by export"),
+        "{stderr}"
+    );
+    assert!(read(&schema).contains("my own schema"));
+    assert_eq!(export(&server, dir.path(), &["--force"]).0, 0);
 
     std::fs::write(&mine, format!("{exported}# my note\n")).unwrap();
     let (code, _, stderr) = export(&server, dir.path(), &[]);
