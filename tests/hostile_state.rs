@@ -444,3 +444,44 @@ fn server_error_text_cannot_forge_lines_on_stderr() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_envelope_repeating_a_key_stops_the_run() {
+    let email = list_path("email");
+    for envelope in [
+        format!(r#"{{"success":true,"resultList":[{MAIL_ITEM}],"resultList":[]}}"#),
+        format!(r#"{{"success":false,"success":true,"resultList":[{MAIL_ITEM}]}}"#),
+    ] {
+        let server = hostile(&[(&email, envelope.clone())]);
+        let dir = desired(PRUNED_MAIL);
+        let (stdout, stderr) = server.run(dir.path(), &["apply", "--auto-approve", "-f", "."], 1);
+        assert!(
+            stderr.contains("GET /apiops/projects/Payments/connections/?type=email"),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("Plan:"), "{envelope}: {stdout}");
+        assert!(
+            server.writes().is_empty(),
+            "{envelope}: {:?}",
+            server.writes()
+        );
+    }
+}
+
+#[test]
+fn request_paths_are_the_documented_template_with_percent_encoded_names() {
+    let server = hostile(&[]);
+    let dir = desired(
+        "project: Zahlungen-Ö\nconnections:\n  - {type: email, name: \"a.b~c_Ö:1\", host: h}\n",
+    );
+    server.run(dir.path(), &["apply", "--auto-approve", "-f", "."], 0);
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        log.contains(&"GET /apiops/projects/Zahlungen-%C3%96/connections/?type=email".to_string()),
+        "{log:?}"
+    );
+    assert_eq!(
+        server.writes(),
+        ["POST /apiops/projects/Zahlungen-%C3%96/connections/a.b~c_%C3%96%3A1/"]
+    );
+}

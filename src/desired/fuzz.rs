@@ -4,11 +4,12 @@
 //! guard, not a speed target), and an input the loader accepts must hold only names
 //! that are safe path segments. Figures: `cargo test --lib desired::fuzz -- --nocapture`.
 
+use std::cell::RefCell;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 use serde_json::{Map, Value, json};
 
 use super::{LoadOptions, check_bytes, check_ignored_connections, merge};
@@ -16,14 +17,21 @@ use crate::diag::Diagnostic;
 use crate::model::unsafe_name;
 use crate::refs::Env;
 
-/// Cases per property; three properties stay well under 30 s on a loaded CI machine.
+/// Cases per property; the three stay well under 30 s on a loaded CI machine.
 const CASES: u32 = 256;
 
 /// A case that runs longer than this is taken for a hang.
 const HANG_GUARD: Duration = Duration::from_secs(10);
 
-/// The slowest case seen, in microseconds (printed as a figure).
-static SLOWEST_MICROS: AtomicU64 = AtomicU64::new(0);
+/// What the cases of one property reached, printed as figures.
+#[derive(Default)]
+struct Figures {
+    cases: u32,
+    with_project: u32,
+    connections: usize,
+    accepted: u32,
+    slowest: Duration,
+}
 
 /// Every variable is set (to a value that converts to numbers and booleans alike
 /// fails, so both paths run).
@@ -41,7 +49,7 @@ impl Env for AnyEnv {
 }
 
 /// Loads one file's bytes the way `load` does and checks the invariants.
-fn load_bytes(bytes: &[u8]) -> Result<(), TestCaseError> {
+fn load_bytes(bytes: &[u8], figures: &RefCell<Figures>) -> Result<(), TestCaseError> {
     let started = Instant::now();
     let options = LoadOptions::default();
     let mut out: Vec<Diagnostic> = Vec::new();
@@ -65,9 +73,33 @@ fn load_bytes(bytes: &[u8]) -> Result<(), TestCaseError> {
         prop_assert!(!text.contains('\u{1b}'), "raw ESC in {text:?}");
     }
     let elapsed = started.elapsed();
-    SLOWEST_MICROS.fetch_max(elapsed.as_micros() as u64, Ordering::Relaxed);
     prop_assert!(elapsed < HANG_GUARD, "a case took {elapsed:?}");
+    let mut f = figures.borrow_mut();
+    f.cases += 1;
+    f.with_project += u32::from(!state.projects.is_empty());
+    f.connections += state.connection_count();
+    f.accepted += u32::from(valid && !state.projects.is_empty());
+    f.slowest = f.slowest.max(elapsed);
     Ok(())
+}
+
+/// Runs one property over [`CASES`] inputs (a failure shrinks and names the input) and
+/// prints what the cases reached.
+fn fuzz<S: Strategy>(what: &str, strategy: S, bytes: impl Fn(&S::Value) -> Vec<u8>) {
+    let figures = RefCell::new(Figures::default());
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: CASES,
+        ..ProptestConfig::default()
+    });
+    let result = runner.run(&strategy, |input| load_bytes(&bytes(&input), &figures));
+    if let Err(e) = result {
+        panic!("loader fuzz ({what}): {e}");
+    }
+    let f = figures.into_inner();
+    eprintln!(
+        "loader fuzz ({what}): {} cases, {} reached a project, {} connections checked, {} accepted, slowest {:?}",
+        f.cases, f.with_project, f.connections, f.accepted, f.slowest
+    );
 }
 
 /// Strings the loader treats specially, and some it must refuse.
@@ -151,14 +183,41 @@ fn value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// A document that looks like a desired-state file: a project and connections made of
-/// known keys with arbitrary values.
+/// A connection that most often has a real type and a usable name, so that the cases
+/// reach the type's field checks, plus fields of any type with arbitrary values.
+fn connection() -> impl Strategy<Value = Value> {
+    let kinds: Vec<&'static str> = crate::catalog::type_names().collect();
+    let fields: Vec<&'static str> = kinds
+        .iter()
+        .flat_map(|kind| crate::catalog::catalog().all_fields(kind).map(|(f, _)| f))
+        .collect();
+    let field = prop_oneof![
+        3 => prop::sample::select(fields).prop_map(str::to_string),
+        1 => interesting_key(),
+    ];
+    (
+        prop::option::weighted(0.9, prop::sample::select(kinds)),
+        prop::option::weighted(0.9, interesting_string()),
+        prop::collection::vec((field, value()), 0..8),
+    )
+        .prop_map(|(kind, name, entries)| {
+            let mut connection: Map<String, Value> = entries.into_iter().collect();
+            if let Some(kind) = kind {
+                connection.insert("type".into(), Value::String(kind.into()));
+            }
+            if let Some(name) = name {
+                connection.insert("name".into(), Value::String(name));
+            }
+            Value::Object(connection)
+        })
+}
+
+/// A document that looks like a desired-state file: a project, connections and maybe
+/// other top-level keys.
 fn document() -> impl Strategy<Value = Value> {
-    let connection = prop::collection::vec((interesting_key(), value()), 0..8)
-        .prop_map(|entries| Value::Object(entries.into_iter().collect()));
     (
         interesting_string(),
-        prop::collection::vec(connection, 0..4),
+        prop::collection::vec(connection(), 0..4),
         prop::collection::vec((interesting_key(), value()), 0..3),
     )
         .prop_map(|(project, connections, extra)| {
@@ -199,64 +258,61 @@ fn yaml_text() -> impl Strategy<Value = String> {
         })
 }
 
-/// One edit of a byte string: insert, delete or replace at a position.
+/// Bytes an edit writes: mostly characters YAML gives a meaning to, sometimes any byte.
+fn edit_byte() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        3 => prop::sample::select(b": -\n\t\"'{}[]#&*!|>%@`$,?~\\0aZ9".to_vec()),
+        1 => any::<u8>(),
+    ]
+}
+
+/// One to four edits of a byte string: insert, delete or replace at a position.
 fn mutated(base: &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, any::<u8>()), 1..8).prop_map(
-        move |edits| {
-            let mut bytes = base.to_vec();
-            for (at, op, byte) in edits {
-                let i = at.index(bytes.len() + 1);
-                match op {
-                    0 => bytes.insert(i, byte),
-                    1 if i < bytes.len() => {
-                        bytes.remove(i);
-                    }
-                    _ if i < bytes.len() => bytes[i] = byte,
-                    _ => bytes.push(byte),
+    let edit = (any::<prop::sample::Index>(), 0u8..3, edit_byte());
+    prop::collection::vec(edit, 1..4).prop_map(move |edits| {
+        let mut bytes = base.to_vec();
+        for (at, op, byte) in edits {
+            let i = at.index(bytes.len() + 1);
+            match op {
+                0 => bytes.insert(i, byte),
+                1 if i < bytes.len() => {
+                    bytes.remove(i);
                 }
+                _ if i < bytes.len() => bytes[i] = byte,
+                _ => bytes.push(byte),
             }
-            bytes
-        },
-    )
+        }
+        bytes
+    })
 }
 
 const EXAMPLE: &[u8] = include_bytes!("../../examples/connections/payments/messaging.yaml");
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
-
-    #[test]
-    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
-        load_bytes(&bytes)?;
-    }
-
-    #[test]
-    fn generated_yaml_shapes_never_panic(text in yaml_text()) {
-        load_bytes(text.as_bytes())?;
-    }
-
-    #[test]
-    fn mutated_examples_never_panic(bytes in mutated(EXAMPLE)) {
-        load_bytes(&bytes)?;
-    }
+#[test]
+fn arbitrary_bytes_never_panic() {
+    fuzz(
+        "arbitrary bytes",
+        prop::collection::vec(any::<u8>(), 0..2048),
+        Vec::clone,
+    );
 }
 
 #[test]
-fn the_unmutated_example_loads_and_the_slowest_case_is_reported() {
-    load_bytes(EXAMPLE).unwrap();
-    let mut out = Vec::new();
-    let documents = check_bytes(
-        Path::new("messaging.yaml"),
-        EXAMPLE,
-        &LoadOptions::default(),
-        &mut out,
-    );
-    assert!(
-        !documents.is_empty() && out.iter().all(|d| !d.is_error()),
-        "{out:?}"
-    );
-    eprintln!(
-        "loader fuzz: {CASES} cases per property x 3; slowest case so far {} us",
-        SLOWEST_MICROS.load(Ordering::Relaxed)
-    );
+fn generated_yaml_shapes_never_panic() {
+    fuzz("generated YAML shapes", yaml_text(), |t| {
+        t.as_bytes().to_vec()
+    });
+}
+
+#[test]
+fn mutated_examples_never_panic() {
+    fuzz("mutated example", mutated(EXAMPLE), Vec::clone);
+}
+
+#[test]
+fn the_unmutated_example_is_accepted() {
+    let figures = RefCell::new(Figures::default());
+    load_bytes(EXAMPLE, &figures).unwrap();
+    assert_eq!(figures.borrow().accepted, 1);
+    assert!(figures.borrow().connections > 0);
 }
