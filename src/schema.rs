@@ -46,12 +46,12 @@ pub fn connections_schema() -> Value {
     defs.insert("secretReference".into(), reference_schema(SECRET_MESSAGE));
     defs.insert(
         "withReference".into(),
-        json!({"title": "text with ${env:NAME} references", "type": "string", "pattern": EMBEDDED_REFERENCE_PATTERN}),
+        json!({"description": "text with ${env:NAME} references", "type": "string", "pattern": EMBEDDED_REFERENCE_PATTERN}),
     );
     defs.insert(
         "ignoreFields".into(),
         described(
-            json!({"title": "ignoreFields", "type": ["array", "null"], "items": {"type": "string", "pattern": "^/"}}),
+            json!({"type": ["array", "null"], "items": {"type": "string", "pattern": "^/"}}),
             "JSON Pointers (RFC 6901) left out of the comparison, e.g. /port",
         ),
     );
@@ -67,7 +67,7 @@ pub fn connections_schema() -> Value {
     for (name, object) in &catalog.types {
         defs.insert(format!("type.{name}"), type_schema(catalog, name, object));
     }
-    json!({
+    let mut schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "apinizer-gitops desired-state document",
@@ -85,7 +85,19 @@ pub fn connections_schema() -> Value {
             "connections": described(json!({"type": ["array", "null"], "items": {"$ref": "#/$defs/connection"}}), "The project's connections; each has a `type` (one of the 14) and a `name`")
         },
         "$defs": defs
-    })
+    });
+    title_properties(&mut schema);
+    schema
+}
+
+/// Gives every property its name as `title`: hovers show it as the heading (instead of
+/// the enclosing object's title).
+fn title_properties(schema: &mut Value) {
+    if let Some(properties) = schema["properties"].as_object_mut() {
+        for (name, property) in properties.iter_mut() {
+            property["title"] = name.clone().into();
+        }
+    }
 }
 
 /// A schema with the same text as `description` and `markdownDescription`.
@@ -105,12 +117,18 @@ fn ignore_fields() -> Value {
 /// A whole `${env:NAME}` reference, with the message editors show for anything else.
 fn reference_schema(message: &str) -> Value {
     json!({
-        "title": "${env:NAME} reference",
+        "description": "a whole ${env:NAME} reference",
         "type": "string",
         "pattern": REFERENCE_PATTERN,
         "patternErrorMessage": message,
         "errorMessage": message,
     })
+}
+
+/// `null`: the field is absent. Described, so that yaml-language-server does not take
+/// every undescribed `anyOf` branch for matched and join their titles in a hover.
+fn absent() -> Value {
+    json!({"type": "null", "description": "null: absent, the documented default applies"})
 }
 
 /// `type` picks the per-type schema.
@@ -186,6 +204,7 @@ fn object_schema(
         "required": required,
         "properties": properties,
     });
+    title_properties(&mut schema);
     let rules: Vec<Value> = object
         .rules
         .iter()
@@ -201,9 +220,20 @@ fn object_schema(
 /// with the catalog's description for hovers.
 fn field_schema(spec: &FieldSpec, object: Option<&ObjectSpec>, field: &str) -> Value {
     let mut schema = if spec.secret {
-        json!({"anyOf": [{"$ref": "#/$defs/secretReference"}, {"type": "null"}]})
+        json!({"anyOf": [{"$ref": "#/$defs/secretReference"}, absent()]})
     } else {
-        json!({"anyOf": [typed_schema(spec), {"type": "null"}]})
+        let mut branches = match typed_schema(spec) {
+            // One flat anyOf: yaml-language-server's hover reads nested ones as all matched.
+            Value::Object(mut typed) if typed.len() == 1 && typed.contains_key("anyOf") => {
+                match typed.remove("anyOf") {
+                    Some(Value::Array(inner)) => inner,
+                    _ => unreachable!("anyOf holds a list"),
+                }
+            }
+            typed => vec![typed],
+        };
+        branches.push(absent());
+        json!({"anyOf": branches})
     };
     if let Some(default) = &spec.default {
         schema["default"] = default.clone();
@@ -405,7 +435,7 @@ mod tests {
         );
         let message = &schema["$defs"]["secretReference"]["patternErrorMessage"];
         assert!(message.as_str().unwrap().starts_with("Secret field"));
-        let port = &email["port"]["anyOf"][0]["anyOf"];
+        let port = &email["port"]["anyOf"];
         assert_eq!(port[0]["maximum"], 65535);
         assert_eq!(port[1]["$ref"], "#/$defs/reference");
     }
@@ -457,9 +487,15 @@ mod tests {
 
     /// Completion labels come from titles: type and object names, never `$defs` keys.
     #[test]
-    fn every_definition_has_a_readable_title() {
+    fn every_type_and_object_definition_has_a_readable_title() {
         let schema = connections_schema();
-        for (key, def) in schema["$defs"].as_object().unwrap() {
+        let defs = schema["$defs"].as_object().unwrap();
+        let typed: Vec<_> = defs
+            .iter()
+            .filter(|(key, _)| key.contains('.') || *key == "connection")
+            .collect();
+        assert_eq!(typed.len(), 14 + 5 + 1);
+        for (key, def) in typed {
             let title = def["title"].as_str().unwrap_or_default();
             assert!(
                 !title.is_empty() && !title.contains('.'),
@@ -470,6 +506,40 @@ mod tests {
             schema["$defs"]["type.email"]["title"],
             "Email connection (SMTP)"
         );
+        let port = &schema["$defs"]["object.ElasticHost"]["properties"]["port"];
+        assert_eq!(port["title"], "port");
+    }
+
+    /// yaml-language-server takes `anyOf` branches without a title or description for all
+    /// matched and then joins titles (`port || port`) and drops the Markdown hover: every
+    /// field's `anyOf` is flat, with at most one undescribed branch.
+    #[test]
+    fn field_alternatives_keep_hovers_whole() {
+        let schema = connections_schema();
+        let resolve = |branch: &Value| match branch["$ref"].as_str() {
+            Some(r) => schema["$defs"][r.trim_start_matches("#/$defs/")].clone(),
+            None => branch.clone(),
+        };
+        for (key, def) in schema["$defs"].as_object().unwrap() {
+            let Some(properties) = def["properties"].as_object() else {
+                continue;
+            };
+            for (name, property) in properties {
+                let Some(branches) = property["anyOf"].as_array() else {
+                    continue;
+                };
+                let undescribed = branches
+                    .iter()
+                    .map(resolve)
+                    .filter(|b| b.get("description").is_none() && b.get("title").is_none())
+                    .count();
+                assert!(undescribed <= 1, "{key}.{name}: {branches:?}");
+                assert!(
+                    branches.iter().all(|b| b.get("anyOf").is_none()),
+                    "{key}.{name}"
+                );
+            }
+        }
     }
 
     #[test]
