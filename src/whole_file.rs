@@ -60,6 +60,18 @@ mod tests {
     }
 
     #[test]
+    fn a_hard_link_is_replaced_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("victim");
+        std::fs::write(&target, "precious").unwrap();
+        let link = dir.path().join("out.yaml");
+        std::fs::hard_link(&target, &link).unwrap();
+        write(&link, "exported").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+        assert_eq!(std::fs::read_to_string(&link).unwrap(), "exported");
+    }
+
+    #[test]
     fn a_missing_folder_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         assert!(write(&dir.path().join("no/such/file"), "x").is_err());

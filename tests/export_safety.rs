@@ -231,3 +231,19 @@ fn server_text_holding_references_is_exported_as_text_and_never_resolved() {
         "the token was sent"
     );
 }
+
+#[test]
+fn a_folder_in_the_way_stops_export_even_with_force_and_nothing_is_written() {
+    let server = with_projects(&["Payments", "Other"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("Payments.yaml")).unwrap();
+    let (code, _, stderr) = export(&server, dir.path(), &["--force"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("Payments.yaml is not a regular file"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(!dir.path().join("Other.yaml").exists());
+    assert!(!dir.path().join("connections.schema.json").exists());
+}

@@ -72,32 +72,48 @@ pub fn paths<'a>(
     Ok(paths)
 }
 
-/// Why an existing path may not be replaced without `--force`, `None` when it may: absent,
-/// or a file that `why_not_ours` accepts ([`yaml_refusal`], [`schema_refusal`]).
-pub fn refusal(
-    path: &Path,
-    why_not_ours: fn(&str) -> Option<&'static str>,
-) -> Option<&'static str> {
+/// Why export may not replace an existing path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// What is in the way (`is a symbolic link ...`).
+    pub reason: &'static str,
+    /// Whether `--force` replaces it anyway (not a folder, nor a path it cannot inspect).
+    pub forceable: bool,
+}
+
+/// Why an existing path may not be replaced, `None` when it may: absent, or a file that
+/// `why_not_ours` accepts ([`yaml_refusal`], [`schema_refusal`]).
+pub fn refusal(path: &Path, why_not_ours: fn(&str) -> Option<&'static str>) -> Option<Refusal> {
+    let forceable = |reason| Refusal {
+        reason,
+        forceable: true,
+    };
+    let never = |reason| Refusal {
+        reason,
+        forceable: false,
+    };
     let metadata = match path.symlink_metadata() {
         Ok(metadata) => metadata,
         // A folder that cannot exist is reported when it is made.
         Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
             return None;
         }
-        Err(_) => return Some("cannot be inspected"),
+        Err(_) => return Some(never("cannot be inspected")),
     };
     if metadata.file_type().is_symlink() {
-        return Some("is a symbolic link (export never writes through one)");
+        return Some(forceable(
+            "is a symbolic link (export never writes through one)",
+        ));
     }
     if !metadata.is_file() {
-        return Some("is not a regular file");
+        return Some(never("is not a regular file"));
     }
     if metadata.len() > LARGEST_EXPORTED_FILE {
-        return Some(NOT_WRITTEN_BY_EXPORT);
+        return Some(forceable(NOT_WRITTEN_BY_EXPORT));
     }
     match std::fs::read_to_string(path) {
-        Ok(text) => why_not_ours(&text),
-        Err(_) => Some(NOT_WRITTEN_BY_EXPORT),
+        Ok(text) => why_not_ours(&text).map(forceable),
+        Err(_) => Some(forceable(NOT_WRITTEN_BY_EXPORT)),
     }
 }
 
@@ -166,7 +182,7 @@ mod tests {
     fn only_unchanged_exported_files_may_be_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("P.yaml");
-        let check = |path: &Path| refusal(path, yaml_refusal);
+        let check = |path: &Path| refusal(path, yaml_refusal).map(|r| r.reason);
         assert_eq!(check(&path), None, "absent");
         let body = "apiVersion: apinizer-gitops/v1\nproject: P\n";
         std::fs::write(&path, format!("# schema\n{}\n{body}", marker(body))).unwrap();
@@ -182,10 +198,9 @@ mod tests {
         std::fs::write(&path, [0xff, 0xfe]).unwrap();
         assert_eq!(check(&path), Some("was not written by export"));
         std::fs::create_dir(dir.path().join("D.yaml")).unwrap();
-        assert_eq!(
-            check(&dir.path().join("D.yaml")),
-            Some("is not a regular file")
-        );
+        let folder = refusal(&dir.path().join("D.yaml"), yaml_refusal).unwrap();
+        assert_eq!(folder.reason, "is not a regular file");
+        assert!(!folder.forceable, "--force never replaces a folder");
     }
 
     #[test]

@@ -94,9 +94,7 @@ pub fn write_files(
     let paths = files::paths(out_dir, documents.iter().map(|(p, _)| p.as_str()))
         .map_err(ExportError::Refused)?;
     let schema = out_dir.join(SCHEMA_FILE);
-    if !force {
-        refuse_foreign_files(&paths, &schema)?;
-    }
+    refuse_foreign_files(&paths, &schema, force)?;
     std::fs::create_dir_all(out_dir).map_err(write_error(out_dir))?;
     let mut variables = Vec::new();
     for ((_, document), path) in documents.iter().zip(&paths) {
@@ -122,24 +120,29 @@ pub fn write_files(
     Ok(())
 }
 
-/// An error naming every target (project files, the schema) that export may not replace
-/// without `--force`.
-fn refuse_foreign_files(paths: &[PathBuf], schema: &Path) -> Result<(), ExportError> {
+/// An error naming every target (project files, the schema) that export may not replace;
+/// with `force`, only what even `--force` does not replace (a folder).
+fn refuse_foreign_files(paths: &[PathBuf], schema: &Path, force: bool) -> Result<(), ExportError> {
     let targets = paths
         .iter()
         .map(|path| (path.as_path(), files::yaml_refusal as fn(&str) -> _))
         .chain([(schema, files::schema_refusal as fn(&str) -> _)]);
     let refused: Vec<String> = targets
         .filter_map(|(path, why_not_ours)| {
-            let why = files::refusal(path, why_not_ours)?;
-            Some(format!("{} {why}", path.display()))
+            let refusal = files::refusal(path, why_not_ours).filter(|r| !(force && r.forceable))?;
+            Some(format!("{} {}", path.display(), refusal.reason))
         })
         .collect();
     if refused.is_empty() {
         return Ok(());
     }
+    let remedy = if force {
+        "move these away"
+    } else {
+        "move these away, or pass --force to replace files and links"
+    };
     Err(ExportError::Refused(format!(
-        "{}\nnothing was written: export replaces only files it wrote itself and nobody changed since; move these away, or pass --force to replace them",
+        "{}\nnothing was written: export replaces only files it wrote itself and nobody changed since; {remedy}",
         refused.join("\n")
     )))
 }
