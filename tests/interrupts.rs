@@ -1,9 +1,10 @@
 //! SIGINT and SIGTERM sent to the real binary, as a pipeline's cancel button does.
 //! `apply` stops starting changes, lets those in flight finish within `--timeout`, reports
 //! every change so that the printed lines match what the server stored, prints the
-//! summary and exits 130; a second signal exits at once. `plan`, `drift` and `export` exit
-//! 130 promptly and leave no file behind. Servers: the sandbox with `--latency`, and a
-//! hostile loopback server whose writes hang or keep failing.
+//! summary and exits 130; a second signal exits at once. `plan`, `drift`, `export` and an
+//! `apply` still planning exit 130 promptly, leave no file behind and write nothing.
+//! Servers: the sandbox with `--latency`, and a hostile loopback server whose writes hang
+//! or keep failing.
 
 mod apply_support;
 
@@ -323,7 +324,7 @@ fn a_change_still_in_flight_after_the_timeout_grace_is_reported_interrupted() {
 }
 
 #[test]
-fn plan_drift_and_export_exit_130_promptly_and_leave_no_file() {
+fn plan_drift_export_and_a_planning_apply_exit_130_promptly_and_leave_no_file() {
     let server = Server::start(SandboxConfig {
         projects: vec!["Payments".into()],
         latency: Some(Duration::from_secs(120)),
@@ -336,12 +337,19 @@ fn plan_drift_and_export_exit_130_promptly_and_leave_no_file() {
     let export_dir = out.path().join("exported");
     let mut plan: Vec<OsString> = vec!["plan".into(), "--out".into(), plan_file.into()];
     let mut drift: Vec<OsString> = vec!["drift".into()];
-    for args in [&mut plan, &mut drift] {
+    let mut apply: Vec<OsString> = vec!["apply".into(), "--auto-approve".into()];
+    for args in [&mut plan, &mut drift, &mut apply] {
         args.push("-f".into());
         args.push(files.path().into());
     }
     let export: Vec<OsString> = vec!["export".into(), "--out".into(), export_dir.into()];
-    for (args, name) in [(plan, "INT"), (drift, "TERM"), (export, "INT")] {
+    let runs = [
+        (plan, "INT"),
+        (drift, "TERM"),
+        (export, "INT"),
+        (apply, "TERM"),
+    ];
+    for (args, name) in runs {
         let mut child = server
             .process()
             .arg("-v")
@@ -359,4 +367,5 @@ fn plan_drift_and_export_exit_130_promptly_and_leave_no_file() {
         let files: Vec<_> = std::fs::read_dir(out.path()).unwrap().collect();
         assert!(files.is_empty(), "{args:?} left {files:?}");
     }
+    assert_eq!(server.sandbox.write_count(), 0, "nothing was written");
 }
