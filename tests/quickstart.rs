@@ -3,10 +3,12 @@
 use assert_cmd::Command;
 
 #[test]
-fn quickstart_tells_the_story_and_exits_0() {
+fn quickstart_tells_the_story_from_an_empty_folder_and_exits_0() {
+    // No checkout around: the examples come from the binary.
+    let empty = tempfile::tempdir().unwrap();
     let output = Command::cargo_bin("apinizer-gitops")
         .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(empty.path())
         .env_remove("APINIZER_URL")
         .env_remove("APINIZER_TOKEN")
         .env_remove("APINIZER_TOKEN_FILE")
@@ -17,6 +19,7 @@ fn quickstart_tells_the_story_and_exits_0() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     let story = [
+        "The example files (embedded in the binary) are in ",
         "=== 1. An empty Apinizer-compatible sandbox is running at http://127.0.0.1:",
         "=== 2. plan",
         "Plan: 14 to create",
@@ -36,6 +39,7 @@ fn quickstart_tells_the_story_and_exits_0() {
             .unwrap_or_else(|| panic!("missing {step:?} (in order) in:\n{stdout}"));
         rest = &rest[at + step.len()..];
     }
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 }
 
 #[test]

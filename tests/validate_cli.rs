@@ -247,7 +247,7 @@ fn literal_secrets_file(dir: &Path) -> String {
 fn literal_secrets_are_errors_that_never_echo_the_value() {
     let dir = tempfile::tempdir().unwrap();
     let file = literal_secrets_file(dir.path());
-    for format in ["text", "json"] {
+    for format in ["text", "json", "github", "gitlab"] {
         let output = validate(&["-vv", "--format", format, "-f", &file]);
         assert_eq!(output.status.code(), Some(1));
         let all = format!("{}{}", text(&output.stdout), text(&output.stderr));

@@ -27,9 +27,18 @@ pub const EXIT_ERROR: u8 = 1;
 /// Exit code for "changes present" (`plan --detailed-exitcode`) and "drift" (`drift`).
 pub const EXIT_CHANGES: u8 = 2;
 
+/// The version line: the package version and, when the build knew it, the git commit
+/// (see build.rs).
+pub const VERSION: &str = env!("APINIZER_GITOPS_VERSION");
+
 /// GitOps for Apinizer connections.
 #[derive(Debug, Parser)]
-#[command(name = "apinizer-gitops", version, about, propagate_version = true)]
+#[command(
+    name = "apinizer-gitops",
+    version = VERSION,
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -105,6 +114,19 @@ pub enum OutputFormat {
     Markdown,
 }
 
+/// Output formats of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    /// `file:line:column: error: ...` lines and a summary.
+    Text,
+    /// `{"valid", "errors", "warnings"}`.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...::...`): annotations on the diff.
+    Github,
+    /// A GitLab Code Quality report (JSON array).
+    Gitlab,
+}
+
 /// Which desired-state files to read.
 #[derive(Debug, Clone, Args)]
 pub struct FileArgs {
@@ -128,11 +150,36 @@ pub struct SelectionArgs {
     #[arg(long = "project", value_name = "GLOB")]
     pub projects: Vec<String>,
     /// Connection type; repeatable.
-    #[arg(long = "type", value_name = "TYPE")]
+    #[arg(long = "type", value_name = "TYPE", value_parser = ConnectionTypeParser)]
     pub types: Vec<String>,
     /// Connection name glob; repeatable.
     #[arg(long = "name", value_name = "GLOB")]
     pub names: Vec<String>,
+}
+
+/// Parses `--type` as any text (the selection reports an unknown type with a "did you
+/// mean" hint) but offers the catalog's 14 type names to shell completion and `--help`.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionTypeParser;
+
+impl clap::builder::TypedValueParser for ConnectionTypeParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(command, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let names = crate::catalog::type_names().map(clap::builder::PossibleValue::new);
+        Some(Box::new(names))
+    }
 }
 
 /// How to reach and authenticate to the Apinizer Management API.
@@ -172,9 +219,9 @@ pub struct ValidateArgs {
     /// Also check that every referenced environment variable is set.
     #[arg(long)]
     pub check_env: bool,
-    /// Output format (text or json).
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+    pub format: ValidateFormat,
 }
 
 /// What a plan is made of: the files, the selection and the server (plan, apply, drift).
@@ -251,13 +298,9 @@ pub struct ExportArgs {
 /// `quickstart` flags.
 #[derive(Debug, Args)]
 pub struct QuickstartArgs {
-    /// Desired-state files for the story (default: the examples).
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "PATH_OR_GLOB",
-        default_value = "examples/connections"
-    )]
+    /// Desired-state files for the story (default: the repository's examples/connections,
+    /// embedded in the binary, so no checkout is needed).
+    #[arg(short = 'f', long = "file", value_name = "PATH_OR_GLOB")]
     pub files: Vec<String>,
 }
 

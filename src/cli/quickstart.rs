@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use serde_json::Value;
@@ -34,8 +35,58 @@ pub fn run(args: &QuickstartArgs, out: &mut dyn Write) -> u8 {
     }
 }
 
+/// The repository's `examples/connections`, embedded so the quickstart runs from any
+/// folder (a `cargo install`ed binary has no checkout beside it). A test checks that the
+/// list names every file of the folder.
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "observability/logging.yaml",
+        include_str!("../../examples/connections/observability/logging.yaml"),
+    ),
+    (
+        "observability/operations.yaml",
+        include_str!("../../examples/connections/observability/operations.yaml"),
+    ),
+    (
+        "payments/data.yaml",
+        include_str!("../../examples/connections/payments/data.yaml"),
+    ),
+    (
+        "payments/messaging.yaml",
+        include_str!("../../examples/connections/payments/messaging.yaml"),
+    ),
+];
+
+/// Writes the embedded examples into `dir/connections` and returns that folder.
+fn write_examples(dir: &Path) -> Result<PathBuf, String> {
+    let root = dir.join("connections");
+    for (name, text) in EXAMPLES {
+        let path = root.join(name);
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, text));
+        written.map_err(|e| format!("cannot write the example {}: {e}", path.display()))?;
+    }
+    Ok(root)
+}
+
 fn story(args: &QuickstartArgs, out: &mut dyn Write) -> Result<(), String> {
-    let state = load(&args.files)?;
+    // Kept until the story ends: the steps read the examples from it.
+    let examples_dir;
+    let files = if args.files.is_empty() {
+        examples_dir = tempfile::tempdir().map_err(|e| format!("cannot create a folder: {e}"))?;
+        let root = write_examples(examples_dir.path())?;
+        let _ = writeln!(
+            out,
+            "The example files (embedded in the binary) are in {}",
+            root.display()
+        );
+        vec![root.display().to_string()]
+    } else {
+        args.files.clone()
+    };
+    let state = load(&files)?;
     let projects: Vec<String> = state.projects.keys().cloned().collect();
     let sandbox = SandboxThread::start(projects.clone())?;
     let mut env = demo_variables(&state);
@@ -53,8 +104,7 @@ fn story(args: &QuickstartArgs, out: &mut dyn Write) -> Result<(), String> {
         "Demo values were set for: {}",
         demo_names(&env).join(", ")
     );
-    let files: Vec<String> = args
-        .files
+    let files: Vec<String> = files
         .iter()
         .flat_map(|f| ["-f".to_string(), f.clone()])
         .collect();
@@ -270,5 +320,38 @@ impl Drop for SandboxThread {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_examples_are_the_example_folder() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/connections");
+        let (on_disk, _) = crate::desired::files::expand(&[root.display().to_string()]);
+        let mut on_disk: Vec<(String, String)> = on_disk
+            .iter()
+            .map(|path| {
+                let name = path.strip_prefix(&root).unwrap().display().to_string();
+                (name, std::fs::read_to_string(path).unwrap())
+            })
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<(String, String)> = EXAMPLES
+            .iter()
+            .map(|(name, text)| (name.to_string(), text.to_string()))
+            .collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk, "add new example files to EXAMPLES");
+    }
+
+    #[test]
+    fn the_embedded_examples_load_from_where_they_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = write_examples(dir.path()).unwrap();
+        let state = load(&[root.display().to_string()]).unwrap();
+        assert_eq!(state.connection_count(), 14);
     }
 }

@@ -1,10 +1,14 @@
 //! `validate`: load and check every desired-state file offline; with `--check-env`, also
-//! check that every referenced variable is set.
+//! check that every referenced variable is set. One writer per `--format`: text, JSON,
+//! GitHub workflow commands and a GitLab Code Quality report.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use super::{EXIT_ERROR, OutputFormat, ValidateArgs};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{EXIT_ERROR, ValidateArgs, ValidateFormat};
 use crate::desired::{self, LoadOptions, Loaded};
 use crate::diag::{self, Diagnostic};
 use crate::refs::{Env, ProcessEnv, references_in_connection, unconvertible_references};
@@ -28,8 +32,13 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> u8 {
     let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
         diagnostics.into_iter().partition(Diagnostic::is_error);
     match args.format {
-        OutputFormat::Json => print_json(&errors, &warnings, out),
-        _ => print_text(&errors, &warnings, loaded.as_ref(), out),
+        ValidateFormat::Json => print_json(&errors, &warnings, out),
+        ValidateFormat::Text => print_text(&errors, &warnings, loaded.as_ref(), out),
+        ValidateFormat::Github => print_github(&errors, &warnings, out),
+        ValidateFormat::Gitlab => {
+            let fallback = args.files.files.first().map_or(".", String::as_str);
+            print_gitlab(&errors, &warnings, fallback, out)
+        }
     }
     if errors.is_empty() { 0 } else { EXIT_ERROR }
 }
@@ -101,6 +110,120 @@ fn print_text(
             if errors.len() == 1 { "" } else { "s" }
         ),
     };
+}
+
+/// One workflow command per diagnostic, errors first (`::error file=F,line=L,col=C,title=T::M`,
+/// `::warning ...`), escaped by the runner's rules so no value can end the command early
+/// or start a command of its own.
+fn print_github(errors: &[Diagnostic], warnings: &[Diagnostic], out: &mut dyn Write) {
+    for diagnostic in errors.iter().chain(warnings) {
+        let _ = writeln!(out, "{}", github_command(diagnostic));
+    }
+}
+
+fn github_command(diagnostic: &Diagnostic) -> String {
+    let mut properties = Vec::new();
+    if let Some(file) = &diagnostic.file {
+        properties.push(format!(
+            "file={}",
+            github_property(&file.display().to_string())
+        ));
+        if diagnostic.line > 0 {
+            properties.push(format!("line={}", diagnostic.line));
+        }
+        if diagnostic.column > 0 {
+            properties.push(format!("col={}", diagnostic.column));
+        }
+    }
+    let title = match &diagnostic.connection {
+        Some(connection) => format!("apinizer-gitops: connection {connection}"),
+        None => "apinizer-gitops".to_string(),
+    };
+    properties.push(format!("title={}", github_property(&title)));
+    format!(
+        "::{} {}::{}",
+        diagnostic.severity.word(),
+        properties.join(","),
+        github_data(&message_with_hint(diagnostic))
+    )
+}
+
+/// The message and, on a line of its own, the hint.
+fn message_with_hint(diagnostic: &Diagnostic) -> String {
+    match &diagnostic.hint {
+        Some(hint) => format!("{}\nhint: {hint}", diagnostic.message),
+        None => diagnostic.message.clone(),
+    }
+}
+
+/// The runner's escaping of a command's message: `%`, CR and LF.
+fn github_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// The runner's escaping of a property value: the message's, plus `:` and `,`, which
+/// would end the value.
+fn github_property(text: &str) -> String {
+    github_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A GitLab Code Quality report: a JSON array with one issue per diagnostic. Errors are
+/// `major`, warnings `minor`; a diagnostic without a file is placed on `fallback_path`
+/// (the first `-f` argument) line 1, since GitLab needs a place. Fingerprints are digests
+/// of the place and message, made unique within the report.
+fn print_gitlab(
+    errors: &[Diagnostic],
+    warnings: &[Diagnostic],
+    fallback_path: &str,
+    out: &mut dyn Write,
+) {
+    let mut seen = BTreeSet::new();
+    let issues: Vec<Value> = errors
+        .iter()
+        .chain(warnings)
+        .map(|diagnostic| gitlab_issue(diagnostic, fallback_path, &mut seen))
+        .collect();
+    let text = serde_json::to_string_pretty(&issues).expect("a report serialises");
+    let _ = writeln!(out, "{text}");
+}
+
+fn gitlab_issue(
+    diagnostic: &Diagnostic,
+    fallback_path: &str,
+    seen: &mut BTreeSet<String>,
+) -> Value {
+    let path = diagnostic
+        .file
+        .as_ref()
+        .map_or(fallback_path.to_string(), |f| f.display().to_string());
+    let description = match &diagnostic.connection {
+        Some(connection) => format!(
+            "connection `{connection}`: {}",
+            message_with_hint(diagnostic)
+        ),
+        None => message_with_hint(diagnostic),
+    };
+    let place = format!(
+        "{path}\0{}\0{}\0{}\0{description}",
+        diagnostic.line,
+        diagnostic.column,
+        diagnostic.severity.word()
+    );
+    let mut fingerprint = hex::encode(Sha256::digest(place.as_bytes()));
+    let mut repeat = 1;
+    while !seen.insert(fingerprint.clone()) {
+        repeat += 1;
+        fingerprint = hex::encode(Sha256::digest(format!("{place}\0{repeat}").as_bytes()));
+    }
+    json!({
+        "description": description,
+        "check_name": format!("apinizer-gitops-{}", diagnostic.severity.word()),
+        "fingerprint": fingerprint,
+        "severity": if diagnostic.is_error() { "major" } else { "minor" },
+        "location": { "path": path, "lines": { "begin": diagnostic.line.max(1) } },
+    })
 }
 
 /// `Valid: 12 connections in 2 projects (3 files).`
