@@ -117,7 +117,7 @@ pub enum OutputFormat {
 /// Output formats of `validate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ValidateFormat {
-    /// `file:line:column: error: ...` lines and a summary.
+    /// Human-readable lines and a summary.
     Text,
     /// `{"valid", "errors", "warnings"}`.
     Json,
@@ -402,12 +402,46 @@ fn write_schema(file: &std::path::Path, out: &mut dyn Write) -> u8 {
 }
 
 fn print_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> u8 {
-    use clap::CommandFactory;
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "apinizer-gitops", &mut script);
-    let _ = out.write_all(&script);
+    let _ = out.write_all(completion_script(shell).as_bytes());
     0
 }
+
+/// The binary's name, as the shell sees it.
+const BIN_NAME: &str = "apinizer-gitops";
+
+/// The completion script for `shell`.
+///
+/// clap_complete's bash script spells the state of a hyphenated binary one way in its
+/// dispatch loop and another in its case arms, so nothing below the first word completes
+/// (clap-rs/clap#6421). The bash script is therefore generated for a name without a
+/// hyphen, whose identifiers agree, and only the `complete` lines, which name the
+/// command, are pointed back at the real name. The other shells handle the hyphen.
+fn completion_script(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let name = match shell {
+        clap_complete::Shell::Bash => BASH_SAFE_NAME,
+        _ => BIN_NAME,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), name, &mut script);
+    let script = String::from_utf8(script).expect("completion scripts are UTF-8");
+    if shell != clap_complete::Shell::Bash {
+        return script;
+    }
+    let suffix = format!(" {BASH_SAFE_NAME}");
+    script
+        .lines()
+        .map(|line| match line.strip_suffix(&suffix) {
+            Some(start) if line.trim_start().starts_with("complete ") => {
+                format!("{start} {BIN_NAME}\n")
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect()
+}
+
+/// The name the bash script is generated for (see [`completion_script`]).
+const BASH_SAFE_NAME: &str = "apinizer_gitops";
 
 #[cfg(test)]
 mod tests {
