@@ -35,7 +35,9 @@ pub fn run(args: &ApplyArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) 
         None => plan_and_apply(args, log, env, out, console),
     };
     result.unwrap_or_else(|message| {
-        eprintln!("error: {message}");
+        // Each line printable: only the line breaks the message itself makes remain.
+        let lines: Vec<_> = message.split('\n').map(crate::diag::printable).collect();
+        eprintln!("error: {}", lines.join("\n"));
         EXIT_ERROR
     })
 }
@@ -131,6 +133,7 @@ async fn ensure_fresh(client: &Client, plan: &Plan) -> Result<(), String> {
         .await
         .into_iter()
         .filter_map(Result::err)
+        .map(|problem| crate::diag::printable(&problem).into_owned())
         .collect();
     if problems.is_empty() {
         Ok(())

@@ -142,8 +142,32 @@ impl SavedPlan {
                 )));
             }
         }
-        serde_json::from_str(&text)
-            .map_err(|e| saved_error(format!("plan file {} is damaged: {e}", path.display())))
+        let plan: SavedPlan = serde_json::from_str(&text)
+            .map_err(|e| saved_error(format!("plan file {} is damaged: {e}", path.display())))?;
+        plan.check_names(path)?;
+        Ok(plan)
+    }
+
+    /// Refuses an (edited) plan that names a project or connection that is no safe path
+    /// segment (DESIGN.md 1): such a name is never written or deleted.
+    fn check_names(&self, path: &Path) -> Result<(), PlanError> {
+        for change in &self.changes {
+            let names = [
+                Some(&change.project),
+                Some(&change.name),
+                change.current_name.as_ref(),
+            ];
+            for name in names.into_iter().flatten() {
+                if let Some(why) = crate::model::unsafe_name(name) {
+                    return Err(saved_error(format!(
+                        "plan file {} names `{}`, which {why}: a name that is no safe path segment is never written or deleted",
+                        path.display(),
+                        crate::diag::printable(name)
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Refuses to use the plan against another server than the one it was made for.
@@ -299,6 +323,22 @@ mod tests {
         plan.changes
             .retain(|c| c.desired.as_ref().is_none_or(|d| d.secrets.is_empty()));
         plan
+    }
+
+    #[test]
+    fn a_plan_file_naming_an_unsafe_name_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        SavedPlan::from_plan(&plan_without_literals())
+            .unwrap()
+            .write(&path)
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = text.replacen("\"name\": \"gone\"", "\"name\": \"..\"", 1);
+        assert_ne!(text, edited, "the fixture deletes `gone`");
+        std::fs::write(&path, edited).unwrap();
+        let error = SavedPlan::load(&path).unwrap_err().to_string();
+        assert!(error.contains("names `..`, which is `..`"), "{error}");
     }
 
     #[test]
