@@ -33,7 +33,7 @@ fn drift_exits_0_in_sync_and_2_on_drift() {
         .code(2);
     let (stdout, stderr) = output(&drift);
     assert!(
-        stdout.starts_with("Drift detected: 1 connections differ from the desired state.\n"),
+        stdout.starts_with("Drift detected: 1 connection differs from the desired state.\n"),
         "{stdout}"
     );
     assert!(stdout.contains("~ update Observability/syslog/audit-syslog\n"));

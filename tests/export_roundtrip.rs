@@ -121,13 +121,22 @@ fn export_limits_to_a_project_and_type() {
 }
 
 #[test]
-fn export_refuses_an_unknown_project_or_type_and_writes_nothing() {
+fn export_refuses_a_selection_that_matches_nothing_and_writes_nothing() {
     let server = seeded();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     for (flag, value, message) in [
-        ("--project", "Nope", "no project matches `Nope`"),
+        (
+            "--project",
+            "Nope",
+            "--project `Nope` matches no project on the server",
+        ),
         ("--type", "smtp", "invalid --type `smtp`"),
+        (
+            "--name",
+            "no-such-connection",
+            "--name `no-such-connection` matches no connection of the selected projects on the server",
+        ),
     ] {
         server
             .command()

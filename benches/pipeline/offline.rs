@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use apinizer_gitops::plan::{Action, CurrentState, Plan, SelectedProject, Selection, diff};
-use apinizer_gitops::render::{self, Wording};
+use apinizer_gitops::render::{self, Context};
 use serde_json::json;
 
 use crate::table::{Bound, Row, median, per_second, print_row};
@@ -127,9 +127,11 @@ type Renderer = fn(&Plan) -> String;
 fn render_rows(plan: &Plan) {
     let updates = plan.changes.len();
     let renderers: [(&str, Renderer); 3] = [
-        ("text", |p| render::text::render(p, Wording::Plan, false)),
-        ("json", |p| render::json::render(p, Wording::Plan)),
-        ("markdown", |p| render::markdown::render(p, Wording::Plan)),
+        ("text", |p| render::text::render(p, &Context::default())),
+        ("json", |p| render::json::render(p, &Context::default())),
+        ("markdown", |p| {
+            render::markdown::render(p, &Context::default())
+        }),
     ];
     for (format, renderer) in renderers {
         let (time, out) = median(RUNS, || renderer(plan));

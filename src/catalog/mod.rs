@@ -250,6 +250,49 @@ impl FieldSpec {
     pub fn hidden_in_list(&self) -> bool {
         self.secret || self.masked_in_get
     }
+
+    /// The value without nulls and documented defaults inside nested objects (list
+    /// items, map values), as export writes it and a replaced or deleted connection is
+    /// shown.
+    pub fn without_nested_defaults(&self, value: Value) -> Value {
+        let spec = self;
+        match (value, spec.kind) {
+            (Value::Object(map), Kind::Object) => match spec.object_spec() {
+                Some(object) => Value::Object(
+                    map.into_iter()
+                        .filter_map(|(k, v)| {
+                            let nested = object.fields.get(&k);
+                            let v = match nested {
+                                Some(n) => n.without_nested_defaults(v),
+                                None => v,
+                            };
+                            let is_default = nested.and_then(|n| n.default.as_ref()) == Some(&v);
+                            (!v.is_null() && !is_default).then_some((k, v))
+                        })
+                        .collect(),
+                ),
+                None => Value::Object(map),
+            },
+            (Value::Array(items), Kind::Array) => match spec.items.as_deref() {
+                Some(item) => Value::Array(
+                    items
+                        .into_iter()
+                        .map(|v| item.without_nested_defaults(v))
+                        .collect(),
+                ),
+                None => Value::Array(items),
+            },
+            (Value::Object(map), Kind::Map) => match spec.values.as_deref() {
+                Some(values) => Value::Object(
+                    map.into_iter()
+                        .map(|(k, v)| (k, values.without_nested_defaults(v)))
+                        .collect(),
+                ),
+                None => Value::Object(map),
+            },
+            (other, _) => other,
+        }
+    }
 }
 
 /// A condition on one field: equal to a value, or to one of a list of values.

@@ -8,7 +8,7 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
 
-use super::plan::{compute_from_flags, print_report};
+use super::plan::{compute_from_flags, print_report, report_context};
 use super::server::client_config;
 use super::{ApplyArgs, EXIT_ERROR, LogArgs, OutputFormat};
 use crate::api::Client;
@@ -60,7 +60,8 @@ fn plan_and_apply(
     let Some((runtime, computed)) = compute_from_flags(&args.target, env) else {
         return Ok(EXIT_ERROR);
     };
-    print_report(&computed.plan, args.format, Wording::Plan, log, out);
+    let context = report_context(Wording::Plan, Some(&args.target), log);
+    print_report(&computed.plan, args.format, &context, out);
     if !computed.plan.has_changes() {
         return finish(&ApplyReport::default(), args.format, out, console);
     }
@@ -103,7 +104,12 @@ fn apply_saved(
     });
     crate::plan::check_conversions(templates, env).map_err(|e| e.to_string())?;
     runtime.block_on(ensure_fresh(&client, &plan))?;
-    print_report(&plan, args.format, Wording::Plan, log, out);
+    print_report(
+        &plan,
+        args.format,
+        &report_context(Wording::Plan, None, log),
+        out,
+    );
     runtime.block_on(execute_plan(&plan, &client, env, args, out, console))
 }
 

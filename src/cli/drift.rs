@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::plan::{compute_from_flags, print_report};
+use super::plan::{compute_from_flags, print_report, report_context};
 use super::{DriftArgs, EXIT_CHANGES, EXIT_ERROR, LogArgs};
 use crate::refs::Env;
 use crate::render::Wording;
@@ -13,7 +13,8 @@ pub fn run(args: DriftArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -
     let Some((_runtime, computed)) = compute_from_flags(&args.target, env) else {
         return EXIT_ERROR;
     };
-    print_report(&computed.plan, args.format, Wording::Drift, log, out);
+    let context = report_context(Wording::Drift, Some(&args.target), log);
+    print_report(&computed.plan, args.format, &context, out);
     if computed.plan.has_changes() {
         EXIT_CHANGES
     } else {

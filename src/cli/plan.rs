@@ -6,12 +6,12 @@ use std::io::{IsTerminal, Write};
 
 use tokio::runtime::Runtime;
 
-use super::{EXIT_CHANGES, EXIT_ERROR, LogArgs, OutputFormat, PlanArgs, TargetArgs};
+use super::{EXIT_CHANGES, EXIT_ERROR, LogArgs, OutputFormat, PlanArgs, SelectionArgs, TargetArgs};
 use crate::desired::LoadOptions;
 use crate::diag::Diagnostic;
 use crate::plan::{Computed, Plan, PlanError, PlanRequest, SavedPlan, Selection};
 use crate::refs::Env;
-use crate::render::{self, Wording};
+use crate::render::{self, Context, Origin, Wording};
 
 /// Runs `plan` with variables from `env`, printing the plan on `out`.
 pub fn run(args: PlanArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
@@ -26,7 +26,8 @@ pub fn run(args: PlanArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) ->
         }
         tracing::info!(path = %path.display(), "plan saved");
     }
-    print_report(&computed.plan, args.format, Wording::Plan, log, out);
+    let context = report_context(Wording::Plan, Some(&args.target), log);
+    print_report(&computed.plan, args.format, &context, out);
     if computed.plan.has_changes() && args.detailed_exitcode {
         EXIT_CHANGES
     } else {
@@ -75,22 +76,46 @@ fn request<'a>(target: &TargetArgs, env: &'a dyn Env) -> Result<PlanRequest<'a>,
     })
 }
 
+/// How a plan is rendered for this run: colour on a terminal unless turned off, every
+/// note with `-v`, and the files and selection the markdown header names (none for a
+/// saved plan).
+pub fn report_context(wording: Wording, target: Option<&TargetArgs>, log: &LogArgs) -> Context {
+    Context {
+        wording,
+        colour: super::logging::colour_enabled(log.no_color, std::io::stdout().is_terminal()),
+        verbose: log.verbose > 0,
+        origin: target.map(origin).unwrap_or_default(),
+    }
+}
+
+fn origin(target: &TargetArgs) -> Origin {
+    let SelectionArgs {
+        projects,
+        types,
+        names,
+    } = &target.selection;
+    let flag = |flag: &str, values: &[String]| {
+        values
+            .iter()
+            .map(|v| format!("{flag} {v}"))
+            .collect::<Vec<_>>()
+    };
+    let mut selection = flag("--project", projects);
+    selection.extend(flag("--type", types));
+    selection.extend(flag("--name", names));
+    Origin {
+        files: target.files.files.clone(),
+        selection,
+        environment: None,
+    }
+}
+
 /// Prints a plan on `out` (stdout) in the chosen format.
-pub fn print_report(
-    plan: &Plan,
-    format: OutputFormat,
-    wording: Wording,
-    log: &LogArgs,
-    out: &mut dyn Write,
-) {
+pub fn print_report(plan: &Plan, format: OutputFormat, context: &Context, out: &mut dyn Write) {
     let text = match format {
-        OutputFormat::Text => {
-            let colour =
-                super::logging::colour_enabled(log.no_color, std::io::stdout().is_terminal());
-            render::text::render(plan, wording, colour)
-        }
-        OutputFormat::Json => render::json::render(plan, wording),
-        OutputFormat::Markdown => render::markdown::render(plan, wording),
+        OutputFormat::Text => render::text::render(plan, context),
+        OutputFormat::Json => render::json::render(plan, context),
+        OutputFormat::Markdown => render::markdown::render(plan, context),
     };
     let _ = write!(out, "{text}");
 }

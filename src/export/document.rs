@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use crate::catalog::{FieldSpec, Kind, catalog};
+use crate::catalog::{FieldSpec, catalog};
 use crate::model::{
     Body, Connection, escape_pointer_token, pointer_get, pointer_mut, pointer_tokens,
     sensitive_pointers,
@@ -119,7 +119,7 @@ fn field_treatment(
             Treatment::Omit
         }
         Some(v) => {
-            let stripped = strip_defaults(v, spec);
+            let stripped = spec.without_nested_defaults(v);
             if Some(&stripped) == spec.default.as_ref() {
                 Treatment::Omit
             } else {
@@ -163,43 +163,6 @@ fn is_needed(connection: &Connection, field: &str, spec: &FieldSpec) -> bool {
         rule.require.iter().any(|r| r == field)
             && rule.applies(&connection.fields, |f| catalog().field(&connection.kind, f))
     })
-}
-
-/// Removes nulls and documented defaults inside nested objects (list items, map values).
-fn strip_defaults(value: Value, spec: &FieldSpec) -> Value {
-    match (value, spec.kind) {
-        (Value::Object(map), Kind::Object) => match spec.object_spec() {
-            Some(object) => Value::Object(
-                map.into_iter()
-                    .filter_map(|(k, v)| {
-                        let nested = object.fields.get(&k);
-                        let v = match nested {
-                            Some(n) => strip_defaults(v, n),
-                            None => v,
-                        };
-                        let is_default = nested.and_then(|n| n.default.as_ref()) == Some(&v);
-                        (!v.is_null() && !is_default).then_some((k, v))
-                    })
-                    .collect(),
-            ),
-            None => Value::Object(map),
-        },
-        (Value::Array(items), Kind::Array) => match spec.items.as_deref() {
-            Some(item) => {
-                Value::Array(items.into_iter().map(|v| strip_defaults(v, item)).collect())
-            }
-            None => Value::Array(items),
-        },
-        (Value::Object(map), Kind::Map) => match spec.values.as_deref() {
-            Some(values) => Value::Object(
-                map.into_iter()
-                    .map(|(k, v)| (k, strip_defaults(v, values)))
-                    .collect(),
-            ),
-            None => Value::Object(map),
-        },
-        (other, _) => other,
-    }
 }
 
 /// Predictable, unique variable names: `<PROJECT>_<CONNECTION>_<FIELD>`.
@@ -293,7 +256,7 @@ fn upper_snake(text: &str) -> String {
 /// the document as YAML in the document's key order (catalog field order), strings quoted
 /// where YAML would read them otherwise.
 pub fn to_yaml(document: &Value) -> String {
-    let body = serde_saphyr::to_string(document).expect("a JSON value always serialises");
+    let body = crate::render::yaml::to_yaml(document);
     format!("{SCHEMA_LINE}\n{}\n{body}", super::files::marker(&body))
 }
 

@@ -63,8 +63,21 @@ pub async fn read_projects(
     request: &ExportRequest,
 ) -> Result<Vec<(String, ProjectDocument)>, ExportError> {
     let selection = selection(&request.projects, &request.types, &request.names)?;
-    let projects = selected_projects(client, &request.projects, &selection).await?;
-    let reads = projects.iter().map(|p| read_project(client, p, &selection));
+    let projects = selected_projects(client, &selection).await?;
+    let lists = projects.iter().map(|p| list_project(client, p, &selection));
+    let listed = futures::future::try_join_all(lists).await?;
+    let connections: Vec<(&str, &str)> = listed
+        .iter()
+        .flatten()
+        .map(|c| (c.kind.as_str(), c.name.as_str()))
+        .collect();
+    selection
+        .check_connections(&connections, "of the selected projects on the server")
+        .map_err(|e| ExportError::Selection(e.to_string()))?;
+    let reads = projects
+        .iter()
+        .zip(listed)
+        .map(|(p, listed)| read_project(client, p, listed));
     let connections = futures::future::try_join_all(reads).await?;
     Ok(projects
         .into_iter()
@@ -160,29 +173,22 @@ fn selection(
 /// it and the projects that exist.
 async fn selected_projects(
     client: &Client,
-    patterns: &[String],
     selection: &Selection,
 ) -> Result<Vec<String>, ExportError> {
     let mut projects = client.list_projects().await?;
     projects.sort();
-    for pattern in patterns {
-        let one = self::selection(std::slice::from_ref(pattern), &[], &[])?;
-        if !projects.iter().any(|p| one.project(p)) {
-            return Err(ExportError::Selection(format!(
-                "no project matches `{pattern}` (projects on the server: {})",
-                projects.join(", ")
-            )));
-        }
-    }
+    let names: Vec<&str> = projects.iter().map(String::as_str).collect();
+    selection
+        .check_projects(&names, "on the server")
+        .map_err(|e| ExportError::Selection(e.to_string()))?;
     Ok(projects
         .into_iter()
         .filter(|p| selection.project(p))
         .collect())
 }
 
-/// Every selected connection of a project, secrets fetched one by one where a list hides
-/// them, sorted by type (catalog order) and name.
-async fn read_project(
+/// Every selected connection of a project as listed.
+async fn list_project(
     client: &Client,
     project: &str,
     selection: &Selection,
@@ -192,11 +198,21 @@ async fn read_project(
         .iter()
         .map(|kind| client.list_connections(project, kind));
     let listed = futures::future::try_join_all(lists).await?;
-    let selected = listed
+    Ok(listed
         .into_iter()
         .flatten()
-        .filter(|c| selection.name(&c.name));
-    let whole = selected.map(|c| read_whole(client, project, c));
+        .filter(|c| selection.name(&c.name))
+        .collect())
+}
+
+/// A project's listed connections, secrets fetched one by one where a list hides them,
+/// sorted by type (catalog order) and name.
+async fn read_project(
+    client: &Client,
+    project: &str,
+    listed: Vec<Connection>,
+) -> Result<Vec<Connection>, ExportError> {
+    let whole = listed.into_iter().map(|c| read_whole(client, project, c));
     let mut connections = futures::future::try_join_all(whole).await?;
     let order = |kind: &str| type_names().position(|t| t == kind);
     connections.sort_by(|a, b| {

@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::normalise::{Comparison, compare_view, fingerprint, normalise};
 use super::selection::Selection;
 use super::{
-    Action, Change, FieldChange, Plan, PlanError, SENSITIVE, Unmanaged, holds_reference,
-    withheld_text,
+    Action, Change, FieldChange, Note, NoteKind, Plan, PlanError, SENSITIVE, Unmanaged,
+    holds_reference, withheld_text,
 };
 use crate::catalog::catalog;
 use crate::desired::DesiredConnection;
@@ -102,6 +102,7 @@ pub fn diff(
     }
     // Stable: file order holds within a phase.
     plan.changes.sort_by_key(|c| c.action.phase());
+    plan.notes.sort();
     Ok(plan)
 }
 
@@ -186,14 +187,15 @@ fn compare_existing(
     });
 }
 
-fn write_only_note(project: &str, selected: &SelectedConnection, unknown: &[String]) -> String {
+fn write_only_note(project: &str, selected: &SelectedConnection, unknown: &[String]) -> Note {
     let t = &selected.desired.template;
-    format!(
-        "{project}/{}/{}: cannot compare {} (write-only: the server does not return the value)",
-        t.kind,
-        t.name,
-        unknown.join(", ")
-    )
+    Note {
+        kind: NoteKind::WriteOnly,
+        project: project.to_string(),
+        connection_type: t.kind.clone(),
+        name: t.name.clone(),
+        paths: unknown.to_vec(),
+    }
 }
 
 /// Whether the server's connection already is the desired one by the plan's own
@@ -600,20 +602,11 @@ mod tests {
 
     #[test]
     fn a_changed_readable_secret_is_a_sensitive_change_without_values() {
-        let plan = plan_of(
-            project(
-                false,
-                vec![wanted(
-                    "email",
-                    "m",
-                    json!({"host": "h", "password": "canary-new"}),
-                )],
-            ),
-            vec![conn(
-                "email",
-                "m",
-                json!({"host": "h", "password": "canary-old"}),
-            )],
+        let plan = plan_of_one(
+            "email",
+            "m",
+            json!({"host": "h", "password": "canary-new"}),
+            json!({"host": "h", "password": "canary-old"}),
         );
         let change = &plan.changes[0];
         assert_eq!(change.fields.len(), 1);
@@ -644,7 +637,11 @@ mod tests {
         );
         assert!(plan.changes.is_empty());
         assert_eq!(plan.notes.len(), 1);
-        assert!(plan.notes[0].contains("P/ftp/f: cannot compare /password"));
+        assert!(
+            plan.notes[0]
+                .text()
+                .contains("P/ftp/f: cannot compare /password")
+        );
     }
 
     #[test]

@@ -45,6 +45,14 @@ pub(crate) fn plan_of(project: SelectedProject, current: Vec<Connection>) -> Pla
     diff(&[project], &state, &Selection::default(), "http://s").unwrap()
 }
 
+/// The plan of one desired connection against the server's one of the same name.
+pub(crate) fn plan_of_one(kind: &str, name: &str, desired: Value, current: Value) -> Plan {
+    plan_of(
+        project(false, vec![wanted(kind, name, desired)]),
+        vec![conn(kind, name, current)],
+    )
+}
+
 /// A plan with every action, a changed secret, a write-only note and an unmanaged
 /// connection.
 pub(crate) fn every_action_plan() -> Plan {

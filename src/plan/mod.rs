@@ -9,6 +9,7 @@ mod diff;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod normalise;
+mod note;
 mod saved;
 mod selection;
 
@@ -24,8 +25,9 @@ use crate::refs::Env;
 pub use current::read_current;
 pub use diff::{CurrentState, SelectedConnection, SelectedProject, diff, in_sync};
 pub use normalise::{fingerprint, normalise};
+pub use note::{Note, NoteKind};
 pub use saved::{SAVED_PLAN_FORMAT_VERSION, SavedChange, SavedPlan, SavedSource, ensure_fresh};
-pub use selection::{BadSelection, Selection};
+pub use selection::{BadSelection, EmptySelection, Selection};
 
 /// How a sensitive value is shown in any output.
 pub const SENSITIVE: &str = "(sensitive)";
@@ -183,8 +185,8 @@ pub struct Plan {
     pub unchanged: usize,
     /// Connections not desired and not pruned.
     pub unmanaged: Vec<Unmanaged>,
-    /// Notes for the reader (write-only fields that cannot be compared, ...).
-    pub notes: Vec<String>,
+    /// Notes for the reader (write-only fields that cannot be compared, ...), sorted.
+    pub notes: Vec<Note>,
 }
 
 impl Plan {
@@ -279,6 +281,14 @@ impl From<BadSelection> for PlanError {
     }
 }
 
+impl From<EmptySelection> for PlanError {
+    fn from(error: EmptySelection) -> Self {
+        PlanError::Input {
+            message: format!("{error}; nothing was sent to the server"),
+        }
+    }
+}
+
 fn count_errors(diagnostics: &[Diagnostic]) -> usize {
     diagnostics
         .iter()
@@ -314,15 +324,48 @@ pub struct Computed {
 /// state and diff.
 pub async fn compute(request: PlanRequest<'_>) -> Result<Computed, PlanError> {
     let loaded = crate::desired::load(&request.load).map_err(PlanError::Invalid)?;
+    let names: Vec<&str> = loaded.state.projects.keys().map(String::as_str).collect();
+    request
+        .selection
+        .check_projects(&names, "of the desired-state files")?;
     let projects = select(&loaded.state, &request.selection, request.env)?;
     let client = Client::connect(request.client).await?;
     let current = read_current(&client, &projects, &request.selection).await?;
+    check_selected_connections(&loaded.state, &request.selection, &current)?;
     let plan = diff(&projects, &current, &request.selection, client.server_url())?;
     Ok(Computed {
         plan,
         warnings: loaded.warnings,
         client,
     })
+}
+
+/// Refuses a `--type` or `--name` that selects no connection of the selected projects,
+/// in the files or on the server (a delete-only selection is a selection too).
+fn check_selected_connections(
+    state: &DesiredState,
+    selection: &Selection,
+    current: &CurrentState,
+) -> Result<(), PlanError> {
+    let desired = state
+        .projects
+        .values()
+        .filter(|p| selection.project(&p.name))
+        .flat_map(|p| &p.connections)
+        .map(|c| (c.template.kind.as_str(), c.template.name.as_str()));
+    let on_server = current
+        .values()
+        .flatten()
+        .map(|c| (c.kind.as_str(), c.name.as_str()));
+    let connections: Vec<(&str, &str)> = desired.chain(on_server).collect();
+    selection
+        .check_connections(
+            &connections,
+            "of the selected projects in the files or on the server",
+        )
+        .map_err(|e| PlanError::Input {
+            message: format!("{e}; nothing was written"),
+        })
 }
 
 /// Refuses templates whose whole-value references in number and boolean fields hold text
@@ -387,15 +430,6 @@ pub fn select(
             ignore: project.ignore.clone(),
             connections,
         });
-    }
-    if projects.is_empty() {
-        // Only a `--project` glob can select nothing; say so, so a typo is not mistaken
-        // for "in sync".
-        let names: Vec<&str> = state.projects.keys().map(String::as_str).collect();
-        tracing::warn!(
-            "no project of the desired-state files matches --project (projects in the files: {})",
-            names.join(", ")
-        );
     }
     if !missing.is_empty() {
         missing.sort();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::normalise::fingerprint;
-use super::{Action, Change, FieldChange, Plan, PlanError, Unmanaged};
+use super::{Action, Change, FieldChange, Note, Plan, PlanError, Unmanaged};
 use crate::desired::SourceRef;
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -35,7 +35,7 @@ pub struct SavedPlan {
     /// Connections neither desired nor pruned.
     pub unmanaged: Vec<Unmanaged>,
     /// Notes (write-only fields).
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 /// One change as saved.

@@ -7,8 +7,10 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     projects: Option<GlobSet>,
+    project_globs: Vec<String>,
     types: Vec<String>,
     names: Option<GlobSet>,
+    name_globs: Vec<String>,
 }
 
 /// A selection flag whose value cannot be used: a glob that does not parse, an unknown
@@ -24,6 +26,44 @@ pub struct BadSelection {
     pub reason: String,
 }
 
+/// A selection flag that matches nothing, so the run would silently do nothing (a typo
+/// in a nightly drift job would stay green forever).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{flag} `{value}` matches no {what}{hint}")]
+pub struct EmptySelection {
+    /// The flag.
+    pub flag: &'static str,
+    /// The value as given.
+    pub value: String,
+    /// What it was matched against (`project of the desired-state files`).
+    pub what: String,
+    /// `; did you mean ...?` and what there is.
+    pub hint: String,
+}
+
+/// How many candidates an error lists at most.
+const LISTED: usize = 10;
+
+impl EmptySelection {
+    fn new(flag: &'static str, value: &str, what: &str, candidates: &[&str]) -> Self {
+        let mut hint = String::new();
+        if let Some(close) = crate::diag::did_you_mean(value, candidates.iter().copied()) {
+            hint.push_str(&format!("; did you mean `{close}`?"));
+        }
+        if candidates.is_empty() {
+            hint.push_str(" (there are none)");
+        } else if candidates.len() <= LISTED {
+            hint.push_str(&format!(" (there are: {})", candidates.join(", ")));
+        }
+        EmptySelection {
+            flag,
+            value: value.to_string(),
+            what: what.to_string(),
+            hint,
+        }
+    }
+}
+
 impl Selection {
     /// Builds a selection. Project globs are case-sensitive (like project names); name
     /// globs ignore case (like connection names).
@@ -37,9 +77,57 @@ impl Selection {
         }
         Ok(Selection {
             projects: glob_set("--project", projects, false)?,
+            project_globs: projects.to_vec(),
             types: types.to_vec(),
             names: glob_set("--name", names, true)?,
+            name_globs: names.to_vec(),
         })
+    }
+
+    /// Refuses a `--project` glob that matches none of `projects` (the projects of the
+    /// files, or of the server for export), naming the closest.
+    pub fn check_projects(&self, projects: &[&str], place: &str) -> Result<(), EmptySelection> {
+        for glob in &self.project_globs {
+            let one = single_glob("--project", glob, false);
+            if !projects.iter().any(|p| one.is_match(p)) {
+                return Err(EmptySelection::new(
+                    "--project",
+                    glob,
+                    &format!("project {place}"),
+                    projects,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a `--type` or `--name` that, together with the other flags, selects none of
+    /// `connections` (type, name), naming the closest name or the types there are.
+    pub fn check_connections(
+        &self,
+        connections: &[(&str, &str)],
+        place: &str,
+    ) -> Result<(), EmptySelection> {
+        let what = format!("connection {place}");
+        for kind in &self.types {
+            if !connections.iter().any(|(k, n)| k == kind && self.name(n)) {
+                let mut present: Vec<&str> = connections.iter().map(|(k, _)| *k).collect();
+                present.sort();
+                present.dedup();
+                return Err(EmptySelection::new("--type", kind, &what, &present));
+            }
+        }
+        for glob in &self.name_globs {
+            let one = single_glob("--name", glob, true);
+            if !connections
+                .iter()
+                .any(|(k, n)| self.kind(k) && one.is_match(n))
+            {
+                let names: Vec<&str> = connections.iter().map(|(_, n)| *n).collect();
+                return Err(EmptySelection::new("--name", glob, &what, &names));
+            }
+        }
+        Ok(())
     }
 
     /// Whether a project is selected.
@@ -82,6 +170,14 @@ fn check_type(kind: &str) -> Result<(), BadSelection> {
         value: kind.to_string(),
         reason,
     })
+}
+
+/// One glob already known to parse (the selection was built from it).
+fn single_glob(flag: &'static str, glob: &str, ignore_case: bool) -> GlobSet {
+    glob_set(flag, std::slice::from_ref(&glob.to_string()), ignore_case)
+        .ok()
+        .flatten()
+        .unwrap_or_else(GlobSet::empty)
 }
 
 /// Builds a glob set; `None` when no glob is given (everything matches).
@@ -148,6 +244,50 @@ mod tests {
         let err = Selection::new(&[], &[], &strings(&["a[b"])).unwrap_err();
         assert_eq!(err.flag, "--name");
         assert!(err.to_string().contains("a[b"));
+    }
+
+    #[test]
+    fn a_project_glob_that_matches_nothing_is_an_error_naming_the_closest() {
+        let s = Selection::new(&strings(&["Platfrom"]), &[], &[]).unwrap();
+        let err = s
+            .check_projects(&["Payments", "Platform"], "of the desired-state files")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--project `Platfrom` matches no project of the desired-state files; did you mean `Platform`? (there are: Payments, Platform)"
+        );
+        let glob = Selection::new(&strings(&["Pay*", "Plat*"]), &[], &[]).unwrap();
+        assert!(glob.check_projects(&["Payments", "Platform"], "x").is_ok());
+        assert!(Selection::default().check_projects(&[], "x").is_ok());
+    }
+
+    #[test]
+    fn a_type_or_name_that_selects_no_connection_is_an_error() {
+        let connections = [("email", "alerts-smtp"), ("kafka", "events")];
+        let s = Selection::new(&[], &[], &strings(&["alerts-smpt"])).unwrap();
+        let err = s.check_connections(&connections, "in P").unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "--name `alerts-smpt` matches no connection in P; did you mean `alerts-smtp`?"
+            ),
+            "{err}"
+        );
+        let s = Selection::new(&[], &strings(&["syslog"]), &[]).unwrap();
+        let err = s.check_connections(&connections, "in P").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--type `syslog` matches no connection in P (there are: email, kafka)"
+        );
+        let together = Selection::new(&[], &strings(&["kafka"]), &strings(&["alerts-*"])).unwrap();
+        assert_eq!(
+            together
+                .check_connections(&connections, "in P")
+                .unwrap_err()
+                .flag,
+            "--type"
+        );
+        let fine = Selection::new(&[], &strings(&["email"]), &strings(&["ALERTS-*"])).unwrap();
+        assert!(fine.check_connections(&connections, "in P").is_ok());
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::Wording;
-use crate::plan::{Action, Change, FieldChange, Plan, SAVED_PLAN_FORMAT_VERSION};
+use super::{Context, Side, current_side, desired_side};
+use crate::plan::{Action, Change, FieldChange, Note, Plan, SAVED_PLAN_FORMAT_VERSION};
 
 /// The version of the JSON report format.
 pub const REPORT_FORMAT_VERSION: u32 = SAVED_PLAN_FORMAT_VERSION;
@@ -19,7 +19,7 @@ struct Report<'a> {
     summary: Summary,
     changes: Vec<ReportChange<'a>>,
     unmanaged: Vec<ReportUnmanaged<'a>>,
-    notes: &'a [String],
+    notes: &'a [Note],
 }
 
 #[derive(Serialize)]
@@ -45,6 +45,10 @@ struct ReportChange<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     current_type: Option<&'a str>,
     fields: Vec<ReportField<'a>>,
+    before: Option<Value>,
+    after: Option<Value>,
+    sensitive_paths: Vec<String>,
+    withheld_paths: Vec<String>,
     source: Option<ReportSource>,
 }
 
@@ -81,13 +85,18 @@ struct ReportUnmanaged<'a> {
 }
 
 /// Renders the plan as pretty JSON (with a trailing newline).
-pub fn render(plan: &Plan, wording: Wording) -> String {
+pub fn render(plan: &Plan, context: &Context) -> String {
+    serde_json::to_string_pretty(&report(plan, context.wording.command()))
+        .expect("a report serialises")
+        + "\n"
+}
+
+/// The report as a JSON value, `command` naming the command that prints it (`apply`
+/// adds its own report beside it).
+pub fn report(plan: &Plan, command: &'static str) -> Value {
     let report = Report {
         format_version: REPORT_FORMAT_VERSION,
-        command: match wording {
-            Wording::Plan => "plan",
-            Wording::Drift => "drift",
-        },
+        command,
         server: &plan.server,
         changes_present: plan.has_changes(),
         summary: Summary {
@@ -112,10 +121,19 @@ pub fn render(plan: &Plan, wording: Wording) -> String {
             .collect(),
         notes: &plan.notes,
     };
-    serde_json::to_string_pretty(&report).expect("a report serialises") + "\n"
+    serde_json::to_value(report).expect("a report serialises")
 }
 
 fn report_change(change: &Change) -> ReportChange<'_> {
+    let before = current_side(change);
+    let after = desired_side(change);
+    let sides = || before.iter().chain(after.iter());
+    let mut sensitive_paths: Vec<String> = sides().flat_map(|s| s.sensitive.clone()).collect();
+    sensitive_paths.sort();
+    sensitive_paths.dedup();
+    let withheld_paths = before
+        .as_ref()
+        .map_or_else(Vec::new, |s| s.withheld.clone());
     ReportChange {
         project: &change.project,
         kind: &change.kind,
@@ -124,6 +142,10 @@ fn report_change(change: &Change) -> ReportChange<'_> {
         current_name: change.current_name.as_deref().filter(|n| *n != change.name),
         current_type: change.current_kind.as_deref().filter(|k| *k != change.kind),
         fields: change.fields.iter().map(report_field).collect(),
+        before: before.as_ref().map(Side::data),
+        after: after.as_ref().map(Side::data),
+        sensitive_paths,
+        withheld_paths,
         source: change.source.as_ref().map(|s| ReportSource {
             file: s.file.display().to_string(),
             line: s.line,
@@ -174,67 +196,105 @@ pub fn plan_schema() -> Value {
             },
             "changes": {"type": "array", "items": {"$ref": "#/$defs/change"}, "description": "Changes in apply order."},
             "unmanaged": {"type": "array", "items": {"$ref": "#/$defs/connection"}, "description": "Connections not in the desired state and not pruned."},
-            "notes": {"type": "array", "items": {"type": "string"}, "description": "Notes such as write-only fields that could not be compared."}
+            "notes": {"type": "array", "items": {"$ref": "#/$defs/note"}, "description": "Notes such as write-only fields that could not be compared, sorted by kind, project, type, name."}
         },
-        "$defs": {
-            "connection": {
-                "type": "object",
-                "additionalProperties": false,
-                "required": ["project", "type", "name"],
-                "properties": {
-                    "project": name, "type": {"$ref": "#/$defs/connectionType"}, "name": name,
-                    "unaddressable": {"type": "string", "description": "Why the name cannot be addressed safely as a path parameter (e.g. `..`); such a connection is never written or deleted."}
-                }
-            },
-            "connectionType": {"enum": crate::catalog::type_names().collect::<Vec<_>>()},
-            "change": {
-                "type": "object",
-                "additionalProperties": false,
-                "required": ["project", "type", "name", "action", "fields", "source"],
-                "properties": {
-                    "project": name,
-                    "type": {"$ref": "#/$defs/connectionType"},
-                    "name": name,
-                    "action": {"enum": ["rename", "create", "update", "replace", "delete"]},
-                    "current_name": {"type": "string", "description": "The name on the server now (rename)."},
-                    "current_type": {"$ref": "#/$defs/connectionType", "description": "The type on the server now (replace)."},
-                    "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
-                    "source": {
-                        "description": "Where the desired connection is written (null for delete).",
-                        "oneOf": [
-                            {"type": "null"},
-                            {
-                                "type": "object",
-                                "additionalProperties": false,
-                                "required": ["file", "line"],
-                                "properties": {"file": {"type": "string"}, "line": {"type": "integer", "minimum": 1}}
-                            }
-                        ]
+        "$defs": definitions(&name)
+    })
+}
+
+/// The schema's `$defs`: connections, notes, bodies, changes and their fields.
+fn definitions(name: &Value) -> Value {
+    let mut defs = json!({
+        "connection": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["project", "type", "name"],
+            "properties": {
+                "project": name, "type": {"$ref": "#/$defs/connectionType"}, "name": name,
+                "unaddressable": {"type": "string", "description": "Why the name cannot be addressed safely as a path parameter (e.g. `..`); such a connection is never written or deleted."}
+            }
+        },
+        "connectionType": {"enum": crate::catalog::type_names().collect::<Vec<_>>()},
+        "pointer": {"type": "string", "pattern": "^(/([^~]|~[01])*)+$", "description": "JSON Pointer (RFC 6901) into the connection body."},
+        "note": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["kind", "project", "type", "name", "paths"],
+            "properties": {
+                "kind": {"enum": ["write_only"], "description": "write_only: the server does not return these values, so they are not compared (`--rotate` re-sends them)."},
+                "project": name,
+                "type": {"$ref": "#/$defs/connectionType"},
+                "name": name,
+                "paths": {"type": "array", "items": {"$ref": "#/$defs/pointer"}}
+            }
+        },
+        "body": {
+            "description": "The whole connection as compared: `type`, `name`, then every field with its default filled in, references as written (${env:NAME}); sensitive and withheld values left out (see sensitive_paths, withheld_paths). null where the side does not exist (before of a create, after of a delete).",
+            "oneOf": [
+                {"type": "null"},
+                {"type": "object", "required": ["type", "name"], "properties": {"type": {"$ref": "#/$defs/connectionType"}, "name": name}}
+            ]
+        }
+    });
+    defs["change"] = change_definition(name);
+    defs["field"] = field_definition();
+    defs
+}
+
+fn change_definition(name: &Value) -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["project", "type", "name", "action", "fields", "before", "after", "sensitive_paths", "withheld_paths", "source"],
+        "properties": {
+            "project": name,
+            "type": {"$ref": "#/$defs/connectionType"},
+            "name": name,
+            "action": {"enum": ["rename", "create", "update", "replace", "delete"]},
+            "current_name": {"type": "string", "description": "The name on the server now (rename)."},
+            "current_type": {"$ref": "#/$defs/connectionType", "description": "The type on the server now (replace)."},
+            "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
+            "before": {"$ref": "#/$defs/body", "description": "The connection on the server now (null for create)."},
+            "after": {"$ref": "#/$defs/body", "description": "The connection as desired (null for delete)."},
+            "sensitive_paths": {"type": "array", "items": {"$ref": "#/$defs/pointer"}, "description": "Sensitive values left out of before and after (either side holds one there)."},
+            "withheld_paths": {"type": "array", "items": {"$ref": "#/$defs/pointer"}, "description": "Current values left out of before because the desired value there comes from ${env:...} references (likely an earlier value of those variables)."},
+            "source": {
+                "description": "Where the desired connection is written (null for delete).",
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": ["file", "line"],
+                        "properties": {"file": {"type": "string"}, "line": {"type": "integer", "minimum": 1}}
                     }
-                }
-            },
-            "field": {
-                "type": "object",
-                "additionalProperties": false,
-                "required": ["path", "sensitive"],
-                "properties": {
-                    "path": {"type": "string", "pattern": "^(/([^~]|~[01])*)+$", "description": "JSON Pointer (RFC 6901) into the connection body."},
-                    "before": {"description": "Current value; absent when unset, sensitive or withheld."},
-                    "after": {"description": "Desired value as written (references as ${env:NAME}); absent when unset or sensitive."},
-                    "sensitive": {"type": "boolean", "description": "A secret or sensitive entry: no values are ever given."},
-                    "before_present": {"type": "boolean", "description": "Sensitive entries only: whether the server holds a value."},
-                    "after_present": {"type": "boolean", "description": "Sensitive entries only: whether the desired state sets a value."},
-                    "before_withheld": {"const": true, "description": "The desired value comes from ${env:...} references, so the server's value (likely an earlier value of those variables) is not given; present only when true."}
-                },
-                "dependentSchemas": {"before_withheld": {"not": {"required": ["before"]}}},
-                "if": {"properties": {"sensitive": {"const": true}}},
-                "then": {
-                    "required": ["before_present", "after_present"],
-                    "not": {"anyOf": [{"required": ["before"]}, {"required": ["after"]}]}
-                },
-                "else": {"not": {"anyOf": [{"required": ["before_present"]}, {"required": ["after_present"]}]}}
+                ]
             }
         }
+    })
+}
+
+fn field_definition() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["path", "sensitive"],
+        "properties": {
+            "path": {"$ref": "#/$defs/pointer"},
+            "before": {"description": "Current value; absent when unset, sensitive or withheld."},
+            "after": {"description": "Desired value as written (references as ${env:NAME}); absent when unset or sensitive."},
+            "sensitive": {"type": "boolean", "description": "A secret or sensitive entry: no values are ever given."},
+            "before_present": {"type": "boolean", "description": "Sensitive entries only: whether the server holds a value."},
+            "after_present": {"type": "boolean", "description": "Sensitive entries only: whether the desired state sets a value."},
+            "before_withheld": {"const": true, "description": "The desired value comes from ${env:...} references, so the server's value (likely an earlier value of those variables) is not given; present only when true."}
+        },
+        "dependentSchemas": {"before_withheld": {"not": {"required": ["before"]}}},
+        "if": {"properties": {"sensitive": {"const": true}}},
+        "then": {
+            "required": ["before_present", "after_present"],
+            "not": {"anyOf": [{"required": ["before"]}, {"required": ["after"]}]}
+        },
+        "else": {"not": {"anyOf": [{"required": ["before_present"]}, {"required": ["after_present"]}]}}
     })
 }
 
@@ -242,6 +302,7 @@ pub fn plan_schema() -> Value {
 mod tests {
     use super::*;
     use crate::plan::fixtures::every_action_plan;
+    use crate::render::Wording;
 
     #[test]
     fn the_committed_schema_is_the_generated_one() {
@@ -262,7 +323,8 @@ mod tests {
         let validator = jsonschema::validator_for(&plan_schema()).unwrap();
         for plan in [every_action_plan(), Plan::default()] {
             for wording in [Wording::Plan, Wording::Drift] {
-                let report: Value = serde_json::from_str(&render(&plan, wording)).unwrap();
+                let report: Value =
+                    serde_json::from_str(&render(&plan, &Context::new(wording))).unwrap();
                 let errors: Vec<String> = validator
                     .iter_errors(&report)
                     .map(|e| e.to_string())
@@ -276,7 +338,7 @@ mod tests {
     fn the_schema_rejects_values_on_sensitive_fields() {
         let validator = jsonschema::validator_for(&plan_schema()).unwrap();
         let mut report: Value =
-            serde_json::from_str(&render(&every_action_plan(), Wording::Plan)).unwrap();
+            serde_json::from_str(&render(&every_action_plan(), &Context::default())).unwrap();
         report["changes"][3]["fields"][0]["after"] = json!("leak");
         assert!(!validator.is_valid(&report));
     }

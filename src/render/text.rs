@@ -1,10 +1,12 @@
-//! The text report (DESIGN.md 4.4): one line per change, a unified diff per update,
-//! rename or replace, notes, the summary line, then unmanaged names. Colour only when
-//! asked for (a terminal without `NO_COLOR` / `--no-color`).
+//! The text report (DESIGN.md 4.4): each change once, its line with its body or diff
+//! right below it (a create's desired body, a delete's current one, the unified diff of an
+//! update, rename or replace), then the notes (one line per kind; every note with `-v`),
+//! the summary line and the unmanaged names. Colour only when asked for (a terminal
+//! without `NO_COLOR` / `--no-color`).
 
 use super::{
-    Wording, action_symbol, change_target, connection_diff, drift_line, printable, summary_line,
-    unmanaged_block,
+    Context, Wording, action_symbol, change_target, connection_diff, drift_line, note_summaries,
+    printable, summary_line, unmanaged_block,
 };
 use crate::plan::{Action, Plan};
 
@@ -17,10 +19,10 @@ const MAGENTA: &str = "\x1b[35m";
 const CYAN: &str = "\x1b[36m";
 
 /// Renders the plan as text.
-pub fn render(plan: &Plan, wording: Wording, colour: bool) -> String {
-    let paint = Painter(colour);
+pub fn render(plan: &Plan, context: &Context) -> String {
+    let paint = Painter(context.colour);
     let mut out = String::new();
-    if wording == Wording::Drift {
+    if context.wording == Wording::Drift {
         out.push_str(&paint.apply(BOLD, &drift_line(plan)));
         out.push_str("\n\n");
     }
@@ -28,29 +30,12 @@ pub fn render(plan: &Plan, wording: Wording, colour: bool) -> String {
         let line = format!("{} {}", action_symbol(change.action), change_target(change));
         out.push_str(&paint.apply(action_colour(change.action), &line));
         out.push('\n');
-    }
-    for change in &plan.changes {
-        if let Some(diff) = connection_diff(change) {
-            out.push('\n');
-            out.push_str(&paint.apply(
-                BOLD,
-                &format!(
-                    "{} {}",
-                    action_symbol(change.action),
-                    printable(&change.address())
-                ),
-            ));
-            out.push('\n');
-            out.push_str(&paint.diff(&diff));
-        }
-    }
-    if plan.has_changes() {
+        out.push_str(&paint.diff(&connection_diff(change)));
         out.push('\n');
     }
-    for note in &plan.notes {
-        out.push_str(&format!("Note: {}\n", printable(note)));
-    }
-    if !plan.notes.is_empty() {
+    let notes = notes(plan, context.verbose);
+    if !notes.is_empty() {
+        out.push_str(&notes);
         out.push('\n');
     }
     out.push_str(&paint.apply(BOLD, &summary_line(plan)));
@@ -61,6 +46,21 @@ pub fn render(plan: &Plan, wording: Wording, colour: bool) -> String {
         |name| format!("  {name}\n"),
     ));
     out
+}
+
+/// One `Note:` line per kind, or one per note when verbose.
+fn notes(plan: &Plan, verbose: bool) -> String {
+    if verbose {
+        return plan
+            .notes
+            .iter()
+            .map(|note| format!("Note: {}\n", printable(&note.text())))
+            .collect();
+    }
+    note_summaries(plan)
+        .iter()
+        .map(|summary| format!("Note: {}; -v lists them\n", summary.line()))
+        .collect()
 }
 
 fn action_colour(action: Action) -> &'static str {

@@ -1,8 +1,13 @@
-//! The two sides of a change as shown in diffs: canonical YAML of the connection (`type`,
-//! `name`, then fields in catalog order), references as written, every sensitive value as
-//! `(sensitive)` (or `(sensitive, changed)` on the desired side when the plan knows it
-//! changed), a current value where the template writes a reference as `(withheld: ...)`.
-//! Both sides start from the template, so only planned changes differ.
+//! The two sides of a change, shown (text and markdown: canonical YAML, diffs) or handed
+//! to policy engines (JSON `before` / `after`).
+//!
+//! A side is the connection as `type`, `name`, then fields in catalog order, references as
+//! written. Sensitive values read `(sensitive)` (`(sensitive, changed)` on the desired side
+//! when the plan knows it changed) and a current value where the template writes a
+//! reference reads `(withheld: ...)`; the data form leaves both out and lists their
+//! pointers. An update's or rename's current side is the template with every planned change
+//! undone, so only planned changes differ; the sides of a replace or delete come from the
+//! server and, like export, leave documented defaults out (both sides of a replace alike).
 
 use serde_json::{Map, Value};
 use similar::TextDiff;
@@ -10,22 +15,57 @@ use similar::TextDiff;
 use super::printable;
 use super::yaml::to_yaml;
 use crate::catalog::{FieldSpec, Kind, catalog};
-use crate::model::{Body, pointer_remove, pointer_set, sensitive_pointers};
-use crate::plan::{Action, Change, SENSITIVE, withheld_text};
+use crate::model::{Body, pointer_get, pointer_remove, pointer_set, sensitive_pointers};
+use crate::plan::{Action, Change, SENSITIVE, holds_reference, normalise, withheld_text};
 
 /// How a sensitive value the plan changes is shown on the desired side.
 const SENSITIVE_CHANGED: &str = "(sensitive, changed)";
 
-/// The unified diff (current above desired) of an update, rename or replace.
-pub fn connection_diff(change: &Change) -> Option<String> {
-    if !matches!(
-        change.action,
-        Action::Update | Action::Rename | Action::Replace
-    ) {
-        return None;
+/// One side of a change.
+#[derive(Debug, Clone)]
+pub struct Side {
+    /// Connection type.
+    pub kind: String,
+    /// Connection name.
+    pub name: String,
+    /// Fields with placeholders where values are not shown.
+    fields: Body,
+    /// Pointers whose value is sensitive (shown as a placeholder, left out of data).
+    pub sensitive: Vec<String>,
+    /// Pointers whose current value is withheld (the desired value there comes from
+    /// references).
+    pub withheld: Vec<String>,
+}
+
+impl Side {
+    /// `type`, `name`, then the known fields in catalog order (nulls left out).
+    pub fn shown(&self) -> Value {
+        ordered_connection(&self.kind, &self.name, &self.fields)
     }
-    let current = to_yaml(&current_view(change)?);
-    let desired = to_yaml(&desired_view(change)?);
+
+    /// The connection as compared (defaults filled in, values normalised), without the
+    /// sensitive and withheld values.
+    pub fn data(&self) -> Value {
+        let mut fields = self.fields.clone();
+        let left_out = || self.sensitive.iter().chain(&self.withheld);
+        for pointer in left_out() {
+            pointer_remove(&mut fields, pointer);
+        }
+        let mut normalised = normalise(&self.kind, &fields);
+        for pointer in left_out() {
+            pointer_remove(&mut normalised, pointer);
+        }
+        normalised.retain(|_, v| !v.is_null());
+        ordered_connection(&self.kind, &self.name, &normalised)
+    }
+}
+
+/// The unified diff (current above desired) of a change: a create's body as added lines,
+/// a delete's as removed lines.
+pub fn connection_diff(change: &Change) -> String {
+    let yaml = |side: Option<Side>| side.map(|s| to_yaml(&s.shown())).unwrap_or_default();
+    let current = yaml(current_side(change));
+    let desired = yaml(desired_side(change));
     let diff = TextDiff::from_lines(&current, &desired)
         .unified_diff()
         .context_radius(3)
@@ -33,18 +73,18 @@ pub fn connection_diff(change: &Change) -> Option<String> {
         .to_string();
     // YAML quoting escapes line breaks already; this catches what it leaves (DEL, C1
     // controls, bidirectional overrides), so no value can act on the terminal.
-    Some(diff.lines().map(|line| printable(line) + "\n").collect())
+    diff.lines().map(|line| printable(line) + "\n").collect()
 }
 
-/// The desired connection as shown.
-fn desired_view(change: &Change) -> Option<Value> {
+/// The desired side; None for a delete.
+pub fn desired_side(change: &Change) -> Option<Side> {
     let template = change.desired.as_ref()?;
-    let mut fields = masked_template(change)?;
-    for field in &change.fields {
-        if field.path == "/name" {
-            continue;
-        }
+    let (mut fields, mut sensitive) = masked_template(change)?;
+    for field in change.fields.iter().filter(|f| f.path != "/name") {
         let value = if field.sensitive {
+            if field.after_present {
+                sensitive.push(field.path.clone());
+            }
             field
                 .after_present
                 .then(|| Value::String(SENSITIVE_CHANGED.to_string()))
@@ -53,30 +93,46 @@ fn desired_view(change: &Change) -> Option<Value> {
         };
         set_or_remove(&mut fields, &field.path, value);
     }
-    Some(shown(&template.kind, &template.name, &fields))
+    if change.action == Action::Replace {
+        fields = without_defaults(&template.kind, fields);
+    }
+    Some(side(
+        &template.kind,
+        &template.name,
+        fields,
+        sensitive,
+        Vec::new(),
+    ))
 }
 
-/// The current connection as shown: a replaced or deleted one as the server holds it;
-/// otherwise the template with every planned change undone.
-fn current_view(change: &Change) -> Option<Value> {
+/// The current side; None for a create.
+pub fn current_side(change: &Change) -> Option<Side> {
+    if change.action == Action::Create {
+        return None;
+    }
     if let (Some(fields), Some(kind), Some(name)) = (
         &change.current_fields,
         &change.current_kind,
         &change.current_name,
     ) {
-        return Some(shown(kind, name, fields));
+        return Some(server_side(change, kind, name, fields));
     }
     let template = change.desired.as_ref()?;
-    let mut fields = masked_template(change)?;
+    let (mut fields, mut sensitive) = masked_template(change)?;
+    let mut withheld = Vec::new();
     let mut name = template.name.clone();
     for field in &change.fields {
         match (field.path.as_str(), &field.before) {
             ("/name", Some(Value::String(before))) => name = before.clone(),
             _ if field.sensitive => {
                 let shown = field.before_present.then(|| SENSITIVE.into());
+                if field.before_present {
+                    sensitive.push(field.path.clone());
+                }
                 set_or_remove(&mut fields, &field.path, shown);
             }
             _ if field.before_withheld => {
+                withheld.push(field.path.clone());
                 let shown = field
                     .after
                     .as_ref()
@@ -86,22 +142,69 @@ fn current_view(change: &Change) -> Option<Value> {
             _ => set_or_remove(&mut fields, &field.path, field.before.clone()),
         }
     }
-    Some(shown(&template.kind, &name, &fields))
+    sensitive.retain(|p| pointer_get(&fields, p).is_some_and(|v| !v.is_null()));
+    Some(side(&template.kind, &name, fields, sensitive, withheld))
 }
 
-/// The template's fields with sensitive values masked and ignored fields left out.
-fn masked_template(change: &Change) -> Option<Body> {
+/// A replaced or deleted connection as the server holds it (secrets already read
+/// `(sensitive)`, referenced fields `(withheld: ...)`), defaults left out.
+fn server_side(change: &Change, kind: &str, name: &str, fields: &Body) -> Side {
+    let sensitive = present_sensitive(kind, fields);
+    let withheld = change.desired.as_ref().map_or_else(Vec::new, |template| {
+        template
+            .fields
+            .iter()
+            .filter(|(field, desired)| {
+                holds_reference(desired) && fields.get(*field).is_some_and(|v| !v.is_null())
+            })
+            .map(|(field, _)| format!("/{}", crate::model::escape_pointer_token(field)))
+            .collect()
+    });
+    let fields = without_defaults(kind, fields.clone());
+    side(kind, name, fields, sensitive, withheld)
+}
+
+fn side(
+    kind: &str,
+    name: &str,
+    fields: Body,
+    sensitive: Vec<String>,
+    withheld: Vec<String>,
+) -> Side {
+    Side {
+        kind: kind.to_string(),
+        name: name.to_string(),
+        fields,
+        sensitive,
+        withheld,
+    }
+}
+
+/// Pointers of the sensitive values a body holds (non-null).
+fn present_sensitive(kind: &str, fields: &Body) -> Vec<String> {
+    sensitive_pointers(kind, fields)
+        .into_iter()
+        .filter(|p| pointer_get(fields, p).is_some_and(|v| !v.is_null()))
+        .collect()
+}
+
+/// The template's fields with sensitive values masked and ignored fields left out, and
+/// the pointers masked.
+fn masked_template(change: &Change) -> Option<(Body, Vec<String>)> {
     let template = change.desired.as_ref()?;
     let mut fields = template.fields.clone();
     let mut sensitive = sensitive_pointers(&template.kind, &fields);
     sensitive.extend(template.secrets.iter().map(|(p, _)| p.clone()));
-    for pointer in sensitive {
-        pointer_set(&mut fields, &pointer, Value::String(SENSITIVE.to_string()));
+    sensitive.sort();
+    sensitive.dedup();
+    for pointer in &sensitive {
+        pointer_set(&mut fields, pointer, Value::String(SENSITIVE.to_string()));
     }
     for pointer in &change.ignore_fields {
         pointer_remove(&mut fields, pointer);
     }
-    Some(fields)
+    sensitive.retain(|p| pointer_get(&fields, p).is_some());
+    Some((fields, sensitive))
 }
 
 fn set_or_remove(fields: &mut Body, path: &str, value: Option<Value>) {
@@ -115,8 +218,22 @@ fn set_or_remove(fields: &mut Body, path: &str, value: Option<Value>) {
     }
 }
 
+/// The fields without documented defaults, top level and nested.
+fn without_defaults(kind: &str, fields: Body) -> Body {
+    fields
+        .into_iter()
+        .filter_map(|(field, value)| {
+            let Some(spec) = catalog().field(kind, &field) else {
+                return Some((field, value));
+            };
+            let value = spec.without_nested_defaults(value);
+            (spec.default.as_ref() != Some(&value)).then_some((field, value))
+        })
+        .collect()
+}
+
 /// `type`, `name`, then the known fields in catalog order (nulls left out).
-fn shown(kind: &str, name: &str, fields: &Body) -> Value {
+fn ordered_connection(kind: &str, name: &str, fields: &Body) -> Value {
     let mut out = Map::new();
     out.insert("type".into(), Value::String(kind.to_string()));
     out.insert("name".into(), Value::String(name.to_string()));

@@ -1,0 +1,91 @@
+//! Notes for the reader of a plan, as data: what kind of note, which connection, which
+//! fields. Renderers summarise the notes of a kind that repeat per connection (text: one
+//! line, `-v` lists them; markdown: a collapsed list; JSON: every note, sorted).
+//!
+//! A new kind of note is a new [`NoteKind`] variant with its wording below.
+
+use serde::{Deserialize, Serialize};
+
+/// What a note says about its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteKind {
+    /// The server does not return these values, so they cannot be compared
+    /// (`--rotate` re-sends them).
+    WriteOnly,
+}
+
+impl NoteKind {
+    /// What the connections of the summary line do, after `N connection(s)`: a verb
+    /// phrase for one connection and for several.
+    pub fn summary_phrase(self) -> (&'static str, &'static str) {
+        match self {
+            NoteKind::WriteOnly => (
+                "holds write-only values that cannot be compared",
+                "hold write-only values that cannot be compared",
+            ),
+        }
+    }
+
+    /// The per-connection text after `project/type/name: `, given the paths.
+    fn detail(self, paths: &str) -> String {
+        match self {
+            NoteKind::WriteOnly => {
+                format!("cannot compare {paths} (write-only: the server does not return the value)")
+            }
+        }
+    }
+}
+
+/// One note about one connection.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Note {
+    /// What the note says.
+    pub kind: NoteKind,
+    /// Project name.
+    pub project: String,
+    /// Connection type.
+    #[serde(rename = "type")]
+    pub connection_type: String,
+    /// Connection name.
+    pub name: String,
+    /// JSON Pointers the note is about.
+    pub paths: Vec<String>,
+}
+
+impl Note {
+    /// `project/type/name: ...`: the note as one line of text.
+    pub fn text(&self) -> String {
+        format!(
+            "{}/{}/{}: {}",
+            self.project,
+            self.connection_type,
+            self.name,
+            self.kind.detail(&self.paths.join(", "))
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_reads_as_one_line_and_serialises_as_data() {
+        let note = Note {
+            kind: NoteKind::WriteOnly,
+            project: "P".into(),
+            connection_type: "ftp".into(),
+            name: "f".into(),
+            paths: vec!["/password".into()],
+        };
+        assert_eq!(
+            note.text(),
+            "P/ftp/f: cannot compare /password (write-only: the server does not return the value)"
+        );
+        assert_eq!(
+            serde_json::to_value(&note).unwrap(),
+            serde_json::json!({"kind": "write_only", "project": "P", "type": "ftp", "name": "f", "paths": ["/password"]})
+        );
+    }
+}
