@@ -601,6 +601,23 @@ mod tests {
         );
     }
 
+    /// `url` (the word most tools use) leads to each type's address field; logback writes
+    /// local files and has none.
+    #[test]
+    fn every_type_with_an_address_knows_url() {
+        for (kind, spec) in &catalog().types {
+            let target = spec.aliases.get("url");
+            assert_eq!(target.is_some(), kind != "logback", "{kind}: {target:?}");
+        }
+        let database = catalog().connection_type("database").unwrap();
+        assert_eq!(database.aliases["databaseType"], "dbType");
+        let kafka = catalog().connection_type("kafka").unwrap();
+        assert_eq!(
+            kafka.aliases["bootstrapServers"],
+            "propertiesMap/bootstrap.servers"
+        );
+    }
+
     #[test]
     fn sensitivity_matches_names_and_substrings() {
         let headers = catalog().field("webhook", "headerList").unwrap();
