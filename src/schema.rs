@@ -46,7 +46,7 @@ pub fn connections_schema() -> Value {
     defs.insert("secretReference".into(), reference_schema(SECRET_MESSAGE));
     defs.insert(
         "withReference".into(),
-        json!({"description": "text with ${env:NAME} references", "type": "string", "pattern": EMBEDDED_REFERENCE_PATTERN}),
+        json!({"type": "string", "pattern": EMBEDDED_REFERENCE_PATTERN}),
     );
     defs.insert(
         "ignoreFields".into(),
@@ -117,7 +117,6 @@ fn ignore_fields() -> Value {
 /// A whole `${env:NAME}` reference, with the message editors show for anything else.
 fn reference_schema(message: &str) -> Value {
     json!({
-        "description": "a whole ${env:NAME} reference",
         "type": "string",
         "pattern": REFERENCE_PATTERN,
         "patternErrorMessage": message,
@@ -125,8 +124,10 @@ fn reference_schema(message: &str) -> Value {
     })
 }
 
-/// `null`: the field is absent. Described, so that yaml-language-server does not take
-/// every undescribed `anyOf` branch for matched and join their titles in a hover.
+/// `null`: the field is absent. yaml-language-server takes a field's `anyOf` for wholly
+/// matched, and joins the branches' titles in its hover (`port || port`), when no branch
+/// differs in title or description; this one differs. The other branches carry none, as
+/// a matched branch's description would replace the field's own in the hover.
 fn absent() -> Value {
     json!({"type": "null", "description": "null: absent, the documented default applies"})
 }
@@ -149,13 +150,15 @@ fn connection_dispatch(catalog: &Catalog, type_names: &[&str]) -> Value {
         .collect();
     let mut kind = described(json!({"enum": type_names}), "The connection type");
     kind["markdownDescription"] = format!("The connection type:\n\n{}", listing.join("\n")).into();
-    json!({
+    let mut dispatch = json!({
         "title": "connection",
         "type": "object",
         "required": ["type", "name"],
         "properties": {"type": kind},
         "allOf": branches
-    })
+    });
+    title_properties(&mut dispatch);
+    dispatch
 }
 
 fn type_schema(catalog: &Catalog, name: &str, object: &ObjectSpec) -> Value {
@@ -351,7 +354,13 @@ fn condition_schema(condition: &Condition, default: Option<&Value>) -> (Value, b
     if holds_when_absent {
         values.push(Value::Null);
     }
-    (json!({"enum": values}), holds_when_absent)
+    // `const` for one value: an `enum` would be listed as the field's allowed values in
+    // yaml-language-server's hover.
+    let matcher = match values.as_slice() {
+        [one] => json!({"const": one}),
+        _ => json!({"enum": values}),
+    };
+    (matcher, holds_when_absent)
 }
 
 fn rule_consequence(rule: &Rule, object: &ObjectSpec) -> Value {
@@ -510,9 +519,8 @@ mod tests {
         assert_eq!(port["title"], "port");
     }
 
-    /// yaml-language-server takes `anyOf` branches without a title or description for all
-    /// matched and then joins titles (`port || port`) and drops the Markdown hover: every
-    /// field's `anyOf` is flat, with at most one undescribed branch.
+    /// Hover-friendly alternatives (see `absent`): every field's `anyOf` is flat, ends
+    /// with the described null branch, and no other branch has a title or description.
     #[test]
     fn field_alternatives_keep_hovers_whole() {
         let schema = connections_schema();
@@ -528,12 +536,20 @@ mod tests {
                 let Some(branches) = property["anyOf"].as_array() else {
                     continue;
                 };
-                let undescribed = branches
-                    .iter()
-                    .map(resolve)
-                    .filter(|b| b.get("description").is_none() && b.get("title").is_none())
-                    .count();
-                assert!(undescribed <= 1, "{key}.{name}: {branches:?}");
+                let (null, others) = branches.split_last().unwrap();
+                assert_eq!(*null, absent(), "{key}.{name}");
+                // A nested object's title names it in completion; its hover is its own.
+                let plain = others.iter().filter(|b| {
+                    !b["$ref"]
+                        .as_str()
+                        .is_some_and(|r| r.starts_with("#/$defs/object."))
+                });
+                for branch in plain.map(resolve) {
+                    let described = ["title", "description", "markdownDescription"]
+                        .iter()
+                        .any(|word| branch.get(*word).is_some());
+                    assert!(!described, "{key}.{name}: {branch}");
+                }
                 assert!(
                     branches.iter().all(|b| b.get("anyOf").is_none()),
                     "{key}.{name}"
@@ -546,7 +562,7 @@ mod tests {
     fn rules_become_if_then() {
         let schema = connections_schema();
         let rule = &schema["$defs"]["type.email"]["allOf"][0];
-        assert_eq!(rule["if"]["properties"]["auth"]["enum"], json!([true]));
+        assert_eq!(rule["if"]["properties"]["auth"]["const"], json!(true));
         assert_eq!(rule["then"]["required"], json!(["username", "password"]));
         let db = &schema["$defs"]["type.database"]["allOf"][0];
         assert_eq!(db["if"]["required"], json!([]));
