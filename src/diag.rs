@@ -252,6 +252,20 @@ mod tests {
         assert_eq!(printable("Ödeme: ok"), "Ödeme: ok");
     }
 
+    proptest::proptest! {
+        /// Whatever the text, the printable form is one line without a character a
+        /// terminal acts on, and text that needs nothing is left as it is.
+        #[test]
+        fn printable_text_is_one_inert_line(text in "(?s).{0,40}") {
+            let shown = printable(&text);
+            proptest::prop_assert!(!shown.chars().any(needs_escape));
+            proptest::prop_assert!(shown.lines().count() <= 1);
+            if !text.chars().any(needs_escape) {
+                proptest::prop_assert_eq!(shown.as_ref(), text.as_str());
+            }
+        }
+    }
+
     #[test]
     fn text_of_a_hostile_name_stays_on_its_line() {
         let d = Diagnostic::error("bad name `a\nerror: forged`")

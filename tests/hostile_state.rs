@@ -448,9 +448,15 @@ fn server_error_text_cannot_forge_lines_on_stderr() {
 #[test]
 fn an_envelope_repeating_a_key_stops_the_run() {
     let email = list_path("email");
-    for envelope in [
-        format!(r#"{{"success":true,"resultList":[{MAIL_ITEM}],"resultList":[]}}"#),
-        format!(r#"{{"success":false,"success":true,"resultList":[{MAIL_ITEM}]}}"#),
+    for (envelope, key) in [
+        (
+            format!(r#"{{"success":true,"resultList":[{MAIL_ITEM}],"resultList":[]}}"#),
+            "resultList",
+        ),
+        (
+            format!(r#"{{"success":false,"success":true,"resultList":[{MAIL_ITEM}]}}"#),
+            "success",
+        ),
     ] {
         let server = hostile(&[(&email, envelope.clone())]);
         let dir = desired(PRUNED_MAIL);
@@ -459,6 +465,8 @@ fn an_envelope_repeating_a_key_stops_the_run() {
             stderr.contains("GET /apiops/projects/Payments/connections/?type=email"),
             "{stderr}"
         );
+        let repeated = format!("repeats the key `{key}`");
+        assert!(stderr.contains(&repeated), "{stderr}");
         assert!(!stdout.contains("Plan:"), "{envelope}: {stdout}");
         assert!(
             server.writes().is_empty(),

@@ -874,6 +874,28 @@ mod tests {
         assert!(check_segments(&get("/apiops/auth/token".to_string())).is_ok());
     }
 
+    proptest::proptest! {
+        /// Any name the tool would address reaches the server as exactly the template
+        /// with that name percent-encoded: the URL parser normalises nothing away.
+        #[test]
+        fn safe_names_give_paths_no_url_normalises(
+            project in proptest::prop_oneof!["[./a%?#~ -]{0,4}", ".{0,12}"],
+            name in proptest::prop_oneof!["[./a%?#~ -]{0,4}", ".{0,12}"],
+        ) {
+            let safe = crate::model::unsafe_name(&project).is_none()
+                && crate::model::unsafe_name(&name).is_none();
+            let path = connection_path(&project, &name);
+            let url = reqwest::Url::parse(&format!("http://127.0.0.1:1{path}")).unwrap();
+            if safe {
+                proptest::prop_assert!(check_segments(&get(path.clone())).is_ok());
+                proptest::prop_assert_eq!(url.path(), path.as_str());
+            }
+            if url.path() != path {
+                proptest::prop_assert!(check_segments(&get(path)).is_err());
+            }
+        }
+    }
+
     #[test]
     fn plain_http_is_refused_off_loopback() {
         let (_, remote) = normalise_server("http://apinizer.example.com").unwrap();

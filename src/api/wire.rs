@@ -458,8 +458,21 @@ pub fn parse_object(text: &str) -> Result<RawObject, DecodeError> {
     serde_json::from_str(text).map_err(|e| describe_json_error(&e))
 }
 
-/// A JSON error by category and place, without the offending text.
+/// A JSON error by category and place, without the offending text. A repeated key of
+/// an envelope is named (the key is one of our own field names, never a value).
 pub fn describe_json_error(error: &serde_json::Error) -> DecodeError {
+    let text = error.to_string();
+    if let Some(key) = text
+        .strip_prefix("duplicate field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        return DecodeError(format!(
+            "repeats the key `{}` at line {} column {}",
+            crate::diag::printable(key),
+            error.line(),
+            error.column()
+        ));
+    }
     let category = match error.classify() {
         serde_json::error::Category::Io => "unreadable",
         serde_json::error::Category::Syntax => "malformed JSON",
