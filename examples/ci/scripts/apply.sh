@@ -1,0 +1,8 @@
+#!/bin/sh
+# Apply a saved, reviewed plan. apinizer-gitops re-reads every connection the plan
+# touches and refuses the whole plan (exit 1, nothing written) when one changed since
+# the plan was made ("plan is stale"). The token goes to APINIZER_URL only.
+#   APINIZER_PLAN_FILE     the saved plan (default: changes.plan)
+# Exit code: apinizer-gitops apply's (0 all done, 1 error, stale plan or a failed change).
+set -eu
+apinizer-gitops apply "${APINIZER_PLAN_FILE:-changes.plan}"

@@ -1,0 +1,814 @@
+//! The CI recipes of `examples/ci/`: every workflow and manifest parses and keeps its
+//! promises (concurrency, permissions, no retry of drift, non-root), and each recipe's
+//! shell steps run exactly as the CI system would run them (the same scripts, commands
+//! and environment) against the sandbox: the pull-request plan exits 0, apply exits 0,
+//! and drift exits 2 after a change made behind the tool's back. The GitHub and GitLab
+//! APIs the comment and plan-lookup scripts call are a test server written here.
+
+mod plan_support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use plan_support::{Server, TOKEN, canary_env, serve};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn yaml_documents(relative: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(repo().join(relative)).unwrap();
+    serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A fresh checkout as the recipes' READMEs lay it out: `connections/` (the examples)
+/// and `ci/apinizer-gitops/` (examples/ci/scripts).
+fn checkout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &repo().join("examples/connections"),
+        &dir.path().join("connections"),
+    );
+    copy_tree(
+        &repo().join("examples/ci/scripts"),
+        &dir.path().join("ci/apinizer-gitops"),
+    );
+    dir
+}
+
+/// PATH with the built binary first, as the install step leaves it.
+fn path_with_binary() -> String {
+    let binary = assert_cmd::cargo::cargo_bin("apinizer-gitops");
+    let bin_dir = binary.parent().unwrap().display().to_string();
+    format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default())
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn shell(argv: &[&str], script: &str, dir: &Path, env: &BTreeMap<String, String>) -> Ran {
+    let output = Command::new(argv[0])
+        .args(&argv[1..])
+        .arg(script)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", path_with_binary())
+        .env("HOME", dir)
+        .envs(env)
+        .output()
+        .unwrap();
+    Ran {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The sandbox with the examples' two projects, empty, and the values of the secrets
+/// and CI variables the recipes read.
+fn sandbox() -> (Server, BTreeMap<String, String>) {
+    let server = serve(Vec::new(), &["Payments", "Observability"]);
+    let mut secrets = canary_env(&repo().join("examples/connections"));
+    secrets.insert("APINIZER_URL".into(), server.url.clone());
+    for token in [
+        "APINIZER_TOKEN",
+        "APINIZER_READ_TOKEN",
+        "APINIZER_WRITE_TOKEN",
+    ] {
+        secrets.insert(token.into(), TOKEN.into());
+    }
+    (server, secrets)
+}
+
+/// Changes a connection's description through the API, as a person in the console would.
+fn change_behind_the_back(server: &Server) {
+    let mut syslog = server.get("Observability", "audit-syslog");
+    syslog
+        .fields
+        .insert("description".into(), json!("edited by hand"));
+    server.put("Observability", &syslog);
+}
+
+// ---------------------------------------------------------------------------------
+// A fake GitHub and GitLab API: comments / notes, the pull request of a commit, runs.
+
+#[derive(Default)]
+struct Api {
+    comments: Vec<Value>,
+    next_id: u64,
+    auth: Vec<String>,
+}
+
+const HEAD_SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+const WORKFLOW: &str = ".github/workflows/apinizer-gitops.yml";
+
+fn api_answer(api: &mut Api, method: &str, path: &str, query: &str, body: &str) -> (u16, Value) {
+    let page = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("page="))
+        .unwrap_or("1");
+    let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let github = "/repos/acme/connections";
+    let gitlab = "/api/v4/projects/5/merge_requests/3/notes";
+    let list = |api: &Api| {
+        if page == "1" {
+            json!(api.comments)
+        } else {
+            json!([])
+        }
+    };
+    match (method, path) {
+        ("GET", p) if p == format!("{github}/issues/7/comments") || p == gitlab => (200, list(api)),
+        ("POST", p) if p == format!("{github}/issues/7/comments") || p == gitlab => {
+            api.next_id += 1;
+            let comment = json!({
+                "id": api.next_id,
+                "body": body["body"],
+                "user": {"login": "github-actions[bot]"},
+                "author": {"id": 42},
+            });
+            api.comments.push(comment.clone());
+            (201, comment)
+        }
+        ("PATCH" | "PUT", p) => {
+            let id: u64 = p.rsplit('/').next().unwrap().parse().unwrap();
+            let comment = api.comments.iter_mut().find(|c| c["id"] == id);
+            let comment = comment.expect("updates an existing comment");
+            comment["body"] = body["body"].clone();
+            (200, comment.clone())
+        }
+        ("GET", "/api/v4/user") => (200, json!({"id": 42, "username": "project_5_bot"})),
+        ("GET", p) if p == format!("{github}/commits/{HEAD_SHA}/pulls") => (
+            200,
+            json!([{"number": 7, "merged_at": "2026-12-01T10:00:00Z", "head": {"sha": HEAD_SHA}}]),
+        ),
+        ("GET", p) if p == format!("{github}/commits/ffff/pulls") => (200, json!([])),
+        ("GET", p) if p == format!("{github}/actions/runs") => (
+            200,
+            json!({"workflow_runs": [
+                {"id": 98, "run_number": 2, "path": WORKFLOW},
+                {"id": 555, "run_number": 9, "path": ".github/workflows/other.yml"},
+                {"id": 99, "run_number": 3, "path": WORKFLOW},
+            ]}),
+        ),
+        _ => (404, json!({"message": "Not Found"})),
+    }
+}
+
+struct FakeApi {
+    url: String,
+    state: Arc<Mutex<Api>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn fake_api(comments: Vec<Value>) -> FakeApi {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    let next_id = 1000;
+    let state = Arc::new(Mutex::new(Api {
+        comments,
+        next_id,
+        auth: Vec::new(),
+    }));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let shared = state.clone();
+    let app = axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let shared = shared.clone();
+            async move {
+                let mut api = shared.lock().unwrap();
+                for name in ["authorization", "private-token"] {
+                    if let Some(value) = headers.get(name) {
+                        api.auth
+                            .push(format!("{name}: {}", value.to_str().unwrap()));
+                    }
+                }
+                let (status, value) = api_answer(
+                    &mut api,
+                    method.as_str(),
+                    uri.path(),
+                    uri.query().unwrap_or(""),
+                    &String::from_utf8_lossy(&body),
+                );
+                (StatusCode::from_u16(status).unwrap(), axum::Json(value))
+            }
+        },
+    );
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    FakeApi {
+        url,
+        state,
+        _runtime: runtime,
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// GitHub Actions: a small runner for the recipe's jobs.
+
+const GITHUB_RECIPE: &str = "examples/ci/github-actions/apinizer-gitops.yml";
+
+fn github_workflow() -> Value {
+    let mut documents = yaml_documents(GITHUB_RECIPE);
+    assert_eq!(documents.len(), 1);
+    documents.remove(0)
+}
+
+/// What a job run left: its exit code per step name, and its checkout.
+struct JobRun {
+    codes: BTreeMap<String, i32>,
+    dir: tempfile::TempDir,
+    log: String,
+}
+
+/// Runs one job of the workflow as the runner would: each `run` step in
+/// `bash --noprofile --norc -eo pipefail`, with the workflow, job and step `env`
+/// (expressions resolved from `context`), `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY`
+/// files, and step outputs. Install steps are replaced by the built binary on PATH;
+/// artifacts go to and come from `artifacts`. After a failing step only `if: always()`
+/// steps run.
+fn run_github_job(job_name: &str, context: &BTreeMap<String, String>, artifacts: &Path) -> JobRun {
+    let workflow = github_workflow();
+    let job = &workflow["jobs"][job_name];
+    let checkout = checkout();
+    let dir = checkout.path();
+    let mut outputs: BTreeMap<String, String> = BTreeMap::new();
+    let resolve = |text: &str, outputs: &BTreeMap<String, String>| -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${{") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find("}}").expect("closed expression") + start;
+            let expression = rest[start + 3..end].trim();
+            let value = context
+                .get(expression)
+                .or_else(|| outputs.get(expression))
+                .unwrap_or_else(|| panic!("the test does not know `{expression}`"));
+            out.push_str(value);
+            rest = &rest[end + 2..];
+        }
+        out.push_str(rest);
+        out
+    };
+    let mut codes = BTreeMap::new();
+    let mut log = String::new();
+    let mut failed = false;
+    for (index, step) in job["steps"].as_array().unwrap().iter().enumerate() {
+        // After a failure only `if: always()` steps run.
+        if failed && !step["if"].as_str().is_some_and(|c| c.contains("always()")) {
+            continue;
+        }
+        let name = step["name"]
+            .as_str()
+            .or(step["uses"].as_str())
+            .unwrap()
+            .to_string();
+        let inputs = |key: &str| step["with"][key].as_str().map(|v| resolve(v, &outputs));
+        if let Some(action) = step["uses"].as_str() {
+            if action.starts_with("actions/upload-artifact@") {
+                let store = artifacts.join(inputs("name").unwrap());
+                std::fs::create_dir_all(&store).unwrap();
+                for file in inputs("path").unwrap().lines().map(str::trim) {
+                    if dir.join(file).exists() {
+                        std::fs::copy(dir.join(file), store.join(file)).unwrap();
+                    }
+                }
+            } else if action.starts_with("actions/download-artifact@") {
+                let store = artifacts.join(inputs("name").unwrap());
+                assert!(store.is_dir(), "{name}: no artifact {}", store.display());
+                copy_tree(&store, dir);
+            } else {
+                assert!(action.starts_with("actions/checkout@"), "{action}");
+            }
+            codes.insert(name, 0);
+            continue;
+        }
+        let script = step["run"].as_str().unwrap();
+        assert!(
+            !script.contains("${{"),
+            "{name}: expressions belong in env, never in a script (injection)"
+        );
+        if name.starts_with("Install") {
+            continue;
+        }
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        for scope in [&workflow["env"], &job["env"], &step["env"]] {
+            for (key, value) in scope.as_object().into_iter().flatten() {
+                let text = value.as_str().map_or(value.to_string(), str::to_string);
+                env.insert(key.clone(), resolve(&text, &outputs));
+            }
+        }
+        let output_file = dir.join(format!(".github-output-{index}"));
+        std::fs::write(&output_file, "").unwrap();
+        env.insert("GITHUB_OUTPUT".into(), output_file.display().to_string());
+        env.insert(
+            "GITHUB_STEP_SUMMARY".into(),
+            dir.join(".summary").display().to_string(),
+        );
+        for key in ["GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"] {
+            if let Some(value) = context.get(key) {
+                env.insert(key.into(), value.clone());
+            }
+        }
+        let ran = shell(
+            &["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"],
+            script,
+            dir,
+            &env,
+        );
+        log.push_str(&format!(
+            "--- {name} (exit {})\n{}{}",
+            ran.code, ran.stdout, ran.stderr
+        ));
+        if let (Some(id), Ok(text)) = (step["id"].as_str(), std::fs::read_to_string(&output_file)) {
+            for line in text.lines() {
+                let (key, value) = line.split_once('=').unwrap();
+                outputs.insert(format!("steps.{id}.outputs.{key}"), value.to_string());
+            }
+        }
+        codes.insert(name, ran.code);
+        failed |= ran.code != 0;
+    }
+    JobRun {
+        codes,
+        dir: checkout,
+        log,
+    }
+}
+
+impl JobRun {
+    /// Checks a step's exit code, showing the job's log when it differs.
+    fn exited(&self, step: &str, code: i32) -> &Self {
+        assert_eq!(self.codes.get(step), Some(&code), "{step}:\n{}", self.log);
+        self
+    }
+
+    /// Checks that the job's log says `text`.
+    fn says(&self, text: &str) -> &Self {
+        assert!(self.log.contains(text), "no {text:?} in:\n{}", self.log);
+        self
+    }
+}
+
+fn github_context(
+    server_secrets: &BTreeMap<String, String>,
+    api: &FakeApi,
+) -> BTreeMap<String, String> {
+    let mut context: BTreeMap<String, String> = server_secrets
+        .iter()
+        .map(|(k, v)| (format!("secrets.{k}"), v.clone()))
+        .collect();
+    context.insert("github.token".into(), "gh-token-canary".into());
+    context.insert("github.event.pull_request.number".into(), "7".into());
+    context.insert("github.event.pull_request.base.sha".into(), "base".into());
+    context.insert("GITHUB_API_URL".into(), api.url.clone());
+    context.insert("GITHUB_REPOSITORY".into(), "acme/connections".into());
+    context.insert("GITHUB_SHA".into(), HEAD_SHA.into());
+    context
+}
+
+#[test]
+fn github_workflow_keeps_its_promises() {
+    let workflow = github_workflow();
+    let on = &workflow["on"];
+    assert!(on["pull_request"].is_object() && on["push"].is_object());
+    assert!(on["schedule"][0]["cron"].is_string());
+    assert_eq!(workflow["permissions"], json!({}));
+    let jobs = &workflow["jobs"];
+    // Pull-request jobs run the branch's code: read-only GitHub token, read-only
+    // Apinizer token; the comment job writes only comments and runs the base's script.
+    assert_eq!(jobs["plan"]["permissions"], json!({"contents": "read"}));
+    let plan_text = jobs["plan"].to_string();
+    assert!(!plan_text.contains("secrets.APINIZER_TOKEN"), "{plan_text}");
+    assert_eq!(
+        jobs["comment"]["permissions"],
+        json!({"contents": "read", "pull-requests": "write"})
+    );
+    assert_eq!(
+        jobs["comment"]["steps"][0]["with"]["ref"],
+        "${{ github.event.pull_request.base.sha }}"
+    );
+    // Two applies never interleave, and a queued one is not cancelled.
+    assert_eq!(
+        jobs["apply"]["concurrency"],
+        json!({"group": "apinizer-gitops-apply", "cancel-in-progress": false})
+    );
+    assert_eq!(
+        jobs["drift"]["if"],
+        "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
+    );
+}
+
+#[test]
+fn github_recipe_plans_comments_applies_the_reviewed_plan_and_detects_drift() {
+    let (server, secrets) = sandbox();
+    let marker_comment = json!({
+        "id": 1, "user": {"login": "mallory"}, "author": {"id": 666},
+        "body": "<!-- apinizer-gitops plan --> not ours",
+    });
+    let api = fake_api(vec![marker_comment]);
+    let context = github_context(&secrets, &api);
+    let artifacts = tempfile::tempdir().unwrap();
+
+    // Pull request: validate, plan (exit 0), the plan uploaded, one comment.
+    let plan = run_github_job("plan", &context, artifacts.path());
+    assert!(plan.codes.values().all(|c| *c == 0), "{}", plan.log);
+    assert_eq!(plan.codes["Plan"], 0);
+    let summary = std::fs::read_to_string(plan.dir.path().join(".summary")).unwrap();
+    assert!(summary.contains("14"), "{summary}");
+    assert!(
+        artifacts
+            .path()
+            .join("apinizer-plan-7/changes.plan")
+            .is_file()
+    );
+    let comment = run_github_job("comment", &context, artifacts.path());
+    assert!(comment.codes.values().all(|c| *c == 0), "{}", comment.log);
+    let comment_again = run_github_job("comment", &context, artifacts.path());
+    assert!(
+        comment_again.codes.values().all(|c| *c == 0),
+        "{}",
+        comment_again.log
+    );
+    {
+        let api = api.state.lock().unwrap();
+        // One comment of ours, updated in place; the look-alike left alone.
+        assert_eq!(api.comments.len(), 2, "{:?}", api.comments);
+        assert_eq!(
+            api.comments[0]["body"],
+            "<!-- apinizer-gitops plan --> not ours"
+        );
+        assert!(
+            api.comments[1]["body"]
+                .as_str()
+                .unwrap()
+                .contains("<!-- apinizer-gitops plan")
+        );
+        assert!(
+            api.auth
+                .iter()
+                .all(|a| a == "authorization: Bearer gh-token-canary")
+        );
+    }
+    comment_again.says("Updated the plan comment (1001)");
+
+    // Merge: the reviewed plan of pull request 7 (the newest run) is applied.
+    let apply = run_github_job("apply", &context, artifacts.path());
+    apply.exited("Apply the reviewed plan (refused when stale)", 0);
+    apply.says("pull request #7 (run 99");
+    apply.says("Apply complete: 14 created");
+    // Nightly: in sync, then drift after a change behind the tool's back.
+    let drift = run_github_job("drift", &context, artifacts.path());
+    drift.exited("Drift (exit 2 fails the job)", 0);
+    change_behind_the_back(&server);
+    let drift = run_github_job("drift", &context, artifacts.path());
+    drift.exited("Drift (exit 2 fails the job)", 2);
+    let report =
+        std::fs::read_to_string(artifacts.path().join("apinizer-drift-report/drift.json")).unwrap();
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["summary"]["update"], 1, "{report}");
+
+    // A reviewed plan that went stale is refused, nothing written.
+    let stale = tempfile::tempdir().unwrap();
+    copy_tree(artifacts.path(), stale.path());
+    let fresh = run_github_job("plan", &context, stale.path());
+    fresh.exited("Plan", 0);
+    let mut syslog = server.get("Observability", "audit-syslog");
+    syslog
+        .fields
+        .insert("description".into(), json!("edited again"));
+    server.put("Observability", &syslog);
+    let refused = run_github_job("apply", &context, stale.path());
+    refused.exited("Apply the reviewed plan (refused when stale)", 1);
+    refused.says("stale");
+    assert_eq!(
+        server.get("Observability", "audit-syslog").fields["description"],
+        "edited again"
+    );
+    let secrets_text: Vec<&String> = secrets
+        .iter()
+        .filter(|(k, _)| k.contains("PASSWORD"))
+        .map(|(_, v)| v)
+        .collect();
+    for log in [&plan.log, &apply.log, &refused.log, &drift.log] {
+        for secret in &secrets_text {
+            assert!(
+                !log.contains(secret.as_str()),
+                "a secret in the log:\n{log}"
+            );
+        }
+    }
+}
+
+#[test]
+fn github_apply_without_a_reviewed_plan_applies_nothing() {
+    let (server, secrets) = sandbox();
+    let api = fake_api(Vec::new());
+    let mut context = github_context(&secrets, &api);
+    context.insert("GITHUB_SHA".into(), "ffff".into());
+    let artifacts = tempfile::tempdir().unwrap();
+    let apply = run_github_job("apply", &context, artifacts.path());
+    let step = "Find the plan reviewed in the merged pull request";
+    apply.exited(step, 1);
+    apply.says("no merged pull request contains ffff");
+    assert_eq!(server.requests(), 0);
+}
+
+// ---------------------------------------------------------------------------------
+// GitLab CI.
+
+const GITLAB_RECIPE: &str = "examples/ci/gitlab-ci/.gitlab-ci.yml";
+
+/// Runs a job's `script` lines in one `sh -e`, as the runner does, with the pipeline's
+/// and the job's `variables` (`$NAME` expanded from the CI/CD variables) on top of
+/// `ci_variables`. Package installation lines (`apk add`) are left out: the test
+/// machine has curl and jq.
+fn run_gitlab_job(name: &str, ci_variables: &BTreeMap<String, String>, dir: &Path) -> Ran {
+    let pipeline = yaml_documents(GITLAB_RECIPE).remove(0);
+    let job = &pipeline[name];
+    let mut env = ci_variables.clone();
+    for scope in [&pipeline["variables"], &job["variables"]] {
+        for (key, value) in scope.as_object().into_iter().flatten() {
+            let text = value.as_str().unwrap();
+            let text = match text.strip_prefix('$') {
+                Some(variable) => ci_variables[variable].clone(),
+                None => text.to_string(),
+            };
+            env.insert(key.clone(), text);
+        }
+    }
+    let lines: Vec<&str> = job["script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .filter(|l| !l.starts_with("apk add"))
+        .collect();
+    shell(&["sh", "-e", "-c"], &lines.join("\n"), dir, &env)
+}
+
+#[test]
+fn gitlab_pipeline_keeps_its_promises() {
+    let pipeline = yaml_documents(GITLAB_RECIPE).remove(0);
+    assert_eq!(pipeline["apply"]["resource_group"], "apinizer-production");
+    assert_eq!(
+        pipeline["apply"]["variables"]["APINIZER_TOKEN"],
+        "$APINIZER_WRITE_TOKEN"
+    );
+    for job in ["plan", "drift"] {
+        assert_eq!(
+            pipeline[job]["variables"]["APINIZER_TOKEN"],
+            "$APINIZER_READ_TOKEN"
+        );
+    }
+    assert_eq!(
+        pipeline["drift"]["rules"][0]["if"],
+        "$CI_PIPELINE_SOURCE == \"schedule\""
+    );
+    assert_eq!(
+        pipeline["validate"]["artifacts"]["reports"]["codequality"],
+        "gl-code-quality-report.json"
+    );
+    assert_eq!(
+        pipeline[".apinizer-gitops"]["image"]["entrypoint"],
+        json!([""])
+    );
+}
+
+#[test]
+fn gitlab_recipe_plans_notes_applies_and_detects_drift() {
+    let (server, mut variables) = sandbox();
+    let api = fake_api(Vec::new());
+    variables.insert("CI_API_V4_URL".into(), format!("{}/api/v4", api.url));
+    variables.insert("CI_PROJECT_ID".into(), "5".into());
+    variables.insert("CI_MERGE_REQUEST_IID".into(), "3".into());
+    variables.insert("GITLAB_NOTE_TOKEN".into(), "glpat-canary".into());
+    let mr = checkout();
+    let validate = run_gitlab_job("validate", &variables, mr.path());
+    assert_eq!(validate.code, 0, "{}{}", validate.stdout, validate.stderr);
+    let report = std::fs::read_to_string(mr.path().join("gl-code-quality-report.json")).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&report).unwrap(), json!([]));
+    let plan = run_gitlab_job("plan", &variables, mr.path());
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+    for _ in 0..2 {
+        let note = run_gitlab_job("plan-note", &variables, mr.path());
+        assert_eq!(note.code, 0, "{}{}", note.stdout, note.stderr);
+    }
+    {
+        let api = api.state.lock().unwrap();
+        assert_eq!(api.comments.len(), 1, "one note, updated in place");
+        assert!(api.auth.iter().all(|a| a == "private-token: glpat-canary"));
+    }
+
+    let main = checkout();
+    let apply = run_gitlab_job("apply", &variables, main.path());
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    assert!(
+        apply.stdout.contains("Apply complete: 14 created"),
+        "{}",
+        apply.stdout
+    );
+    let drift = run_gitlab_job("drift", &variables, main.path());
+    assert_eq!(drift.code, 0, "{}{}", drift.stdout, drift.stderr);
+    change_behind_the_back(&server);
+    let drift = run_gitlab_job("drift", &variables, main.path());
+    assert_eq!(drift.code, 2, "{}{}", drift.stdout, drift.stderr);
+    assert!(main.path().join("drift.json").is_file());
+
+    // A broken file: validate fails, with the Code Quality report written.
+    std::fs::write(
+        main.path().join("connections/broken.yaml"),
+        "project: P\nconnections:\n  - type: emial\n    name: x\n",
+    )
+    .unwrap();
+    let invalid = run_gitlab_job("validate", &variables, main.path());
+    assert_eq!(invalid.code, 1);
+    let report = std::fs::read_to_string(main.path().join("gl-code-quality-report.json")).unwrap();
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report[0]["location"]["path"], "connections/broken.yaml");
+}
+
+// ---------------------------------------------------------------------------------
+// Kubernetes.
+
+const KUBERNETES_RECIPE: &str = "examples/ci/kubernetes/drift-cronjob.yaml";
+
+fn manifest(kind: &str) -> Value {
+    yaml_documents(KUBERNETES_RECIPE)
+        .into_iter()
+        .find(|d| d["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind}"))
+}
+
+#[test]
+fn kubernetes_cronjob_keeps_its_promises() {
+    let cronjob = manifest("CronJob");
+    let spec = &cronjob["spec"];
+    assert_eq!(spec["concurrencyPolicy"], "Forbid");
+    let job = &spec["jobTemplate"]["spec"];
+    assert_eq!(job["backoffLimit"], 0);
+    let rule = &job["podFailurePolicy"]["rules"][0];
+    assert_eq!(rule["action"], "FailJob");
+    assert_eq!(rule["onExitCodes"]["values"], json!([2]));
+    let pod = &job["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "Never");
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    let containers = pod["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(pod["initContainers"].as_array().unwrap());
+    for container in containers {
+        let security = &container["securityContext"];
+        assert_eq!(security["readOnlyRootFilesystem"], true, "{container}");
+        assert_eq!(security["allowPrivilegeEscalation"], false, "{container}");
+    }
+    let drift = &pod["containers"][0];
+    assert_eq!(drift["name"], rule["onExitCodes"]["containerName"]);
+    let sources: Vec<&Value> = drift["envFrom"].as_array().unwrap().iter().collect();
+    assert!(
+        sources
+            .iter()
+            .any(|s| s["secretRef"]["name"] == "apinizer-gitops")
+    );
+    assert!(manifest("Secret")["stringData"]["APINIZER_TOKEN"].is_string());
+}
+
+#[test]
+fn kubernetes_drift_container_exits_0_in_sync_and_2_on_drift() {
+    let (server, secrets) = sandbox();
+    // What the git-sync init container leaves in the `git` volume: the repository at
+    // /git/repo. The volume is a folder here.
+    let volume = tempfile::tempdir().unwrap();
+    copy_tree(
+        &repo().join("examples/connections"),
+        &volume.path().join("repo/connections"),
+    );
+    let cronjob = manifest("CronJob");
+    let pod = &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let mount = container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "git")
+        .unwrap()["mountPath"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            a.as_str()
+                .unwrap()
+                .replace(&mount, &volume.path().display().to_string())
+        })
+        .collect();
+    // The environment from the ConfigMap and the Secret, pointed at the sandbox.
+    let mut env = BTreeMap::new();
+    for kind in ["ConfigMap", "Secret"] {
+        let document = manifest(kind);
+        let data = document["data"]
+            .as_object()
+            .or(document["stringData"].as_object())
+            .unwrap();
+        for (key, value) in data {
+            env.insert(key.clone(), value.as_str().unwrap().to_string());
+        }
+    }
+    // The Secret lists one example secret; a real one lists every variable.
+    env.extend(secrets.clone());
+    env.insert("APINIZER_URL".into(), server.url.clone());
+    env.insert("APINIZER_TOKEN".into(), TOKEN.into());
+    let run = || {
+        Command::new(assert_cmd::cargo::cargo_bin("apinizer-gitops"))
+            .args(&args)
+            .env_clear()
+            .envs(&env)
+            .output()
+            .unwrap()
+    };
+    // Nothing applied yet: the whole desired state is missing, which is drift too.
+    assert_eq!(run().status.code(), Some(2));
+    let main = checkout();
+    let mut all = secrets.clone();
+    all.insert("APINIZER_TOKEN".into(), TOKEN.into());
+    let applied = shell(
+        &["sh", "-e", "-c"],
+        "ci/apinizer-gitops/plan-and-apply.sh",
+        main.path(),
+        &all,
+    );
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    let in_sync = run();
+    assert_eq!(
+        in_sync.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&in_sync.stdout)
+    );
+    change_behind_the_back(&server);
+    let drift = run();
+    assert_eq!(drift.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&drift.stdout).contains("audit-syslog"));
+}
+
+/// Every recipe folder has its README, and every script a recipe calls exists.
+#[test]
+fn recipes_have_readmes_and_their_scripts_exist() {
+    for folder in ["github-actions", "gitlab-ci", "kubernetes"] {
+        assert!(
+            repo()
+                .join("examples/ci")
+                .join(folder)
+                .join("README.md")
+                .is_file(),
+            "{folder}"
+        );
+    }
+    for recipe in [GITHUB_RECIPE, GITLAB_RECIPE] {
+        let text = std::fs::read_to_string(repo().join(recipe)).unwrap();
+        for (at, _) in text.match_indices("ci/apinizer-gitops/") {
+            let name: String = text[at + 19..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+                .collect();
+            if name.is_empty() {
+                continue; // the folder named in a comment
+            }
+            assert!(
+                repo().join("examples/ci/scripts").join(&name).is_file(),
+                "{recipe}: {name}"
+            );
+        }
+    }
+}
