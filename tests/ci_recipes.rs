@@ -429,11 +429,7 @@ fn github_workflow_keeps_its_promises() {
 #[test]
 fn github_recipe_plans_comments_applies_the_reviewed_plan_and_detects_drift() {
     let (server, secrets) = sandbox();
-    let marker_comment = json!({
-        "id": 1, "user": {"login": "mallory"}, "author": {"id": 666},
-        "body": "<!-- apinizer-gitops plan --> not ours",
-    });
-    let api = fake_api(vec![marker_comment]);
+    let api = fake_api(Vec::new());
     let context = github_context(&secrets, &api);
     let artifacts = tempfile::tempdir().unwrap();
 
@@ -449,6 +445,17 @@ fn github_recipe_plans_comments_applies_the_reviewed_plan_and_detects_drift() {
             .join("apinizer-plan-7/changes.plan")
             .is_file()
     );
+    // Someone else's comment carrying the same marker, found first.
+    let markdown = std::fs::read_to_string(plan.dir.path().join("plan.md")).unwrap();
+    let marker = markdown.lines().next().unwrap();
+    assert!(
+        marker.starts_with("<!-- apinizer-gitops plan "),
+        "{markdown}"
+    );
+    let look_alike = format!("{marker} not ours");
+    api.state.lock().unwrap().comments.push(json!({
+        "id": 1, "user": {"login": "mallory"}, "author": {"id": 666}, "body": look_alike,
+    }));
     let comment = run_github_job("comment", &context, artifacts.path());
     assert!(comment.codes.values().all(|c| *c == 0), "{}", comment.log);
     let comment_again = run_github_job("comment", &context, artifacts.path());
@@ -461,10 +468,8 @@ fn github_recipe_plans_comments_applies_the_reviewed_plan_and_detects_drift() {
         let api = api.state.lock().unwrap();
         // One comment of ours, updated in place; the look-alike left alone.
         assert_eq!(api.comments.len(), 2, "{:?}", api.comments);
-        assert_eq!(
-            api.comments[0]["body"],
-            "<!-- apinizer-gitops plan --> not ours"
-        );
+        assert_eq!(api.comments[0]["body"], look_alike.as_str());
+        assert_eq!(api.comments[1]["body"], markdown.as_str());
         assert!(
             api.comments[1]["body"]
                 .as_str()
