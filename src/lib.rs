@@ -5,6 +5,7 @@
 //! [`render`] / saved plan -> [`apply`] -> report. The [`catalog`] of the 14 connection
 //! types drives validation, defaults, normalisation, secret handling and the [`schema`]s;
 //! [`model`] is the connection every step passes along; [`refs`] resolves `${env:...}`;
+//! [`redact`] keeps the run's secrets out of every server text it prints;
 //! [`sandbox`] is the local Apinizer-compatible server; [`export`] writes YAML from a
 //! server; [`whole_file`] writes the files they save whole or not at all; [`cli`] parses
 //! flags and dispatches.
@@ -18,6 +19,7 @@ pub mod diag;
 pub mod export;
 pub mod model;
 pub mod plan;
+pub mod redact;
 pub mod refs;
 pub mod render;
 pub mod sandbox;

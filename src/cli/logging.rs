@@ -24,7 +24,7 @@ pub fn init(args: &LogArgs) {
     );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::redact::Scrubbing::new(std::io::stderr()))
         .with_target(false);
     let _ = match args.log_format {
         LogFormat::Text => builder.with_ansi(ansi).try_init(),

@@ -30,7 +30,7 @@ pub use saved::{SAVED_PLAN_FORMAT_VERSION, SavedChange, SavedPlan, SavedSource, 
 pub use selection::{BadSelection, EmptySelection, Selection};
 
 /// How a sensitive value is shown in any output.
-pub const SENSITIVE: &str = "(sensitive)";
+pub const SENSITIVE: &str = crate::redact::SENSITIVE;
 
 /// What a change does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

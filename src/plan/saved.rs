@@ -114,6 +114,8 @@ impl SavedPlan {
     /// Writes the file (whole or not at all).
     pub fn write(&self, path: &Path) -> Result<(), PlanError> {
         let text = serde_json::to_string_pretty(self).expect("a saved plan serialises");
+        // The current fields and names are server text: no secret of the run in them.
+        let text = crate::redact::scrub(&text);
         crate::whole_file::write(path, &format!("{text}\n"))
             .map_err(|e| saved_error(format!("cannot write plan file {}: {e}", path.display())))?;
         Ok(())
@@ -177,7 +179,7 @@ impl SavedPlan {
         }
         Err(saved_error(format!(
             "the plan was made for {} but the server is {server}; make a new plan for this server",
-            self.server
+            self.server.escape_debug()
         )))
     }
 
