@@ -84,6 +84,7 @@ async fn odd_server() -> Client {
         ca_cert: None,
         insecure_skip_tls_verify: false,
         allow_insecure_http: false,
+        max_response_bytes: apinizer_gitops::api::DEFAULT_MAX_RESPONSE_BYTES,
     })
     .await
 }
@@ -113,11 +114,18 @@ async fn other_readings_of_the_docs_are_accepted() {
             .unwrap()
             .is_none()
     );
-    let created = client
+    // An empty 200 does not confirm a write: apply re-reads the connection to learn.
+    let unconfirmed = client
         .create_connection("P", &common::email("legacy", "pw"))
         .await
-        .unwrap();
-    assert!(created.success && created.environments.is_empty());
+        .unwrap_err();
+    assert!(unconfirmed.is_unconfirmed_write(), "{unconfirmed}");
+    assert!(
+        unconfirmed.to_string().starts_with(
+            "POST /apiops/projects/P/connections/legacy/: 200 unreadable_answer: the answer is not the API's envelope (an empty body"
+        ),
+        "{unconfirmed}"
+    );
 }
 
 #[tokio::test]

@@ -15,15 +15,20 @@ use std::time::{Duration, Instant};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, StatusCode};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use super::budget::{AnswerBudget, Held};
 use super::error::ErrorEnvelope;
 use super::retry::{AdaptiveLimit, Backoff, RetryStats, advertised_wait};
+use super::tls;
 use super::token::{self, Bearer, Issued, Issuer, TokenSource};
 use super::wire::{self, RawObject};
 use super::{ApiError, Auth, ClientConfig, DeploymentResult, EnvironmentResult};
 use crate::model::Connection;
+use crate::redact;
 
 /// Characters left as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -48,6 +53,8 @@ struct Inner {
     backoff: Backoff,
     limit: Arc<AdaptiveLimit>,
     stats: RetryStats,
+    max_response_bytes: u64,
+    answers: Arc<AnswerBudget>,
 }
 
 impl fmt::Debug for Client {
@@ -81,7 +88,11 @@ struct Request {
 struct Reply {
     status: u16,
     retry_after: Option<u64>,
+    /// The `Location` header of a redirect.
+    location: Option<String>,
     body: String,
+    /// The body's share of the run's answer budget, held until the reply is decoded.
+    _held: Held,
 }
 
 /// A list / get / projects envelope.
@@ -148,6 +159,11 @@ struct TokenResponse {
 }
 
 impl Outcome {
+    /// Whether the answer is the API's envelope at all (it says `success` or `status`).
+    fn is_envelope(&self) -> bool {
+        self.success.is_some() || self.status.is_some()
+    }
+
     /// An error when the envelope says the call failed despite a 2xx status.
     fn check(&self, request: &Request, status: u16) -> Result<(), ApiError> {
         let failed = self.success == Some(false)
@@ -228,8 +244,14 @@ fn connection_path(project: &str, name: &str) -> String {
     format!("{}{}/", connections_path(project), segment(name))
 }
 
+/// The manager URL as the client uses it (no trailing `/`, no `/apiops`), or why it is
+/// not usable.
+pub fn normalised_server(raw: &str) -> Result<String, ApiError> {
+    normalise_server(raw).map(|(server, _)| server)
+}
+
 /// The manager URL without trailing slashes or an `/apiops` suffix.
-pub(crate) fn normalise_server(raw: &str) -> Result<(String, reqwest::Url), ApiError> {
+fn normalise_server(raw: &str) -> Result<(String, reqwest::Url), ApiError> {
     let trimmed = raw.trim().trim_end_matches('/');
     let trimmed = trimmed
         .strip_suffix("/apiops")
@@ -238,9 +260,10 @@ pub(crate) fn normalise_server(raw: &str) -> Result<(String, reqwest::Url), ApiE
     let url = reqwest::Url::parse(trimmed).map_err(|e| {
         ApiError::config(
             "invalid_server",
-            format!("--server {trimmed:?} is not a URL ({e}); e.g. https://apinizer.example.com"),
+            format!("--server is not a URL ({e}); e.g. https://apinizer.example.com"),
         )
     })?;
+    refuse_credentials_in(&url)?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(ApiError::config(
             "invalid_server",
@@ -248,6 +271,26 @@ pub(crate) fn normalise_server(raw: &str) -> Result<(String, reqwest::Url), ApiE
         ));
     }
     Ok((trimmed.to_string(), url))
+}
+
+/// Refuses a URL with `user:password@`: the token is the only credential sent, and a
+/// password in a URL ends up in logs, plans and plan files. The message shows the URL
+/// without its user part, so it names no password.
+fn refuse_credentials_in(url: &reqwest::Url) -> Result<(), ApiError> {
+    if url.username().is_empty() && url.password().is_none() {
+        return Ok(());
+    }
+    let mut bare = url.clone();
+    // Both setters only fail for URLs without a host, which were refused already.
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    Err(ApiError::config(
+        "credentials_in_url",
+        format!(
+            "--server must not hold a user name or password (user:password@): pass {} and give the API token with APINIZER_TOKEN or --token-file (or APINIZER_USERNAME and APINIZER_PASSWORD)",
+            bare.as_str().trim_end_matches('/')
+        ),
+    ))
 }
 
 /// Whether a URL's host is this machine (`localhost`, 127.0.0.0/8, `::1`).
@@ -272,39 +315,38 @@ fn check_transport(url: &reqwest::Url, allow_insecure_http: bool) -> Result<(), 
     Ok(())
 }
 
+/// The HTTP client: redirects are never followed (a 3xx is an error, so the token and
+/// the bodies stay with the configured origin); `--ca-cert` trust (section 2).
 fn build_http(config: &ClientConfig) -> Result<reqwest::Client, ApiError> {
     let mut builder = reqwest::Client::builder()
-        .user_agent(concat!("apinizer-gitops/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = &config.ca_cert {
-        let pem = std::fs::read(path).map_err(|e| {
-            ApiError::config(
-                "ca_cert",
-                format!("cannot read --ca-cert {}: {e}", path.display()),
-            )
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            ApiError::config(
-                "ca_cert",
-                format!("--ca-cert {} is not a PEM certificate: {e}", path.display()),
-            )
-        })?;
-        if certs.is_empty() {
-            return Err(ApiError::config(
-                "ca_cert",
-                format!("--ca-cert {} holds no PEM certificate", path.display()),
-            ));
-        }
-        builder = builder.tls_certs_merge(certs);
-    }
+        .user_agent(concat!("apinizer-gitops/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none());
     if config.insecure_skip_tls_verify {
         tracing::warn!(
             "--insecure-skip-tls-verify: TLS certificates are NOT verified; anyone on the network path can read the token and secrets"
         );
         builder = builder.tls_danger_accept_invalid_certs(true);
+    } else if let Some(path) = &config.ca_cert {
+        let tls = tls::trusting(read_ca_cert(path)?).map_err(|e| ApiError::config("ca_cert", e))?;
+        builder = builder.tls_backend_preconfigured(tls);
     }
     builder
         .build()
         .map_err(|e| ApiError::config("client", format!("cannot build the HTTP client: {e}")))
+}
+
+/// The certificates of a `--ca-cert` PEM file.
+fn read_ca_cert(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, ApiError> {
+    let refused =
+        |why: String| ApiError::config("ca_cert", format!("--ca-cert {}: {why}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| refused(format!("cannot read it: {e}")))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| refused(format!("not a PEM certificate file ({e})")))?;
+    if certs.is_empty() {
+        return Err(refused("holds no PEM certificate".to_string()));
+    }
+    Ok(certs)
 }
 
 /// A transport error as text, with its causes (never a header or body).
@@ -320,14 +362,31 @@ fn describe_transport_error(error: &reqwest::Error) -> String {
 }
 
 fn retry_after_header(response: &reqwest::Response) -> Option<u64> {
-    response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
+    header_text(response, reqwest::header::RETRY_AFTER)?
         .trim()
         .parse()
         .ok()
+}
+
+/// A header's value, when it is visible ASCII.
+fn header_text(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
+    Some(response.headers().get(name)?.to_str().ok()?.to_string())
+}
+
+/// A byte count as people read it (`64 MiB`, `1.5 KiB`, `12 bytes`).
+pub(crate) fn format_size(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if bytes >= size {
+            let value = bytes as f64 / size as f64;
+            return if bytes.is_multiple_of(size) {
+                format!("{} {unit}", bytes / size)
+            } else {
+                format!("{value:.1} {unit}")
+            };
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 impl Client {
@@ -342,8 +401,14 @@ impl Client {
         check_transport(&url, config.allow_insecure_http)?;
         let http = build_http(&config)?;
         let auth = match config.auth {
-            Auth::Token(token) => TokenSource::Static(token),
-            Auth::Credentials { username, password } => TokenSource::issued(username, password),
+            Auth::Token(token) => {
+                redact::register(token.expose_secret());
+                TokenSource::Static(token)
+            }
+            Auth::Credentials { username, password } => {
+                redact::register(password.expose_secret());
+                TokenSource::issued(username, password)
+            }
         };
         let inner = Inner {
             http,
@@ -354,6 +419,8 @@ impl Client {
             backoff,
             limit: AdaptiveLimit::new(config.parallelism),
             stats: RetryStats::default(),
+            max_response_bytes: config.max_response_bytes,
+            answers: AnswerBudget::new(config.max_response_bytes),
         };
         // Log in now, so that bad credentials fail before any work starts.
         inner.bearer().await?;
@@ -516,6 +583,22 @@ fn untrusted_answer(request: &Request, problems: &[String]) -> ApiError {
     )
 }
 
+/// A 2xx answer to a write that is not the API's envelope (`what` says what it was,
+/// never its text).
+fn unconfirmed(request: &Request, reply: &Reply, what: &str) -> ApiError {
+    ApiError {
+        method: request.method.to_string(),
+        path: request.path.clone(),
+        status: Some(reply.status),
+        error: super::error::UNREADABLE_ANSWER.to_string(),
+        description: format!(
+            "the answer is not the API's envelope ({what}, {} bytes), so it does not confirm the write",
+            reply.body.len()
+        ),
+        validation_errors: Vec::new(),
+    }
+}
+
 fn invalid_response(request: &Request, why: &str) -> ApiError {
     ApiError::local(
         request.method.as_str(),
@@ -574,6 +657,11 @@ impl Inner {
         path: String,
         connection: &Connection,
     ) -> Result<DeploymentResult, ApiError> {
+        // A server may echo the body (in an error, a name, a message): from now on its
+        // secrets read `(sensitive)` in every server text shown.
+        for (_, value) in connection.secrets.iter() {
+            redact::register(value.expose_secret());
+        }
         let request = Request {
             method,
             path,
@@ -584,16 +672,29 @@ impl Inner {
         self.deployment(&request, &reply)
     }
 
-    /// The `deploymentResult` of a mutation answer. An empty or unreadable body after a
-    /// 2xx still means the write happened: success with no environments.
+    /// The `deploymentResult` of a mutation answer. A 2xx whose body is not the API's
+    /// envelope (`success` or `status`) does not confirm the write (a proxy's HTML page,
+    /// an empty body): it is an [`ApiError::is_unconfirmed_write`] error, and the caller
+    /// re-reads the connection to learn whether the server holds it.
     fn deployment(&self, request: &Request, reply: &Reply) -> Result<DeploymentResult, ApiError> {
-        let envelope: MutationEnvelope = match serde_json::from_str(&reply.body) {
-            Ok(envelope) => envelope,
-            Err(e) => {
-                if !reply.body.trim().is_empty() {
-                    tracing::warn!(path = %request.path, "unreadable mutation response: {}", wire::describe_json_error(&e));
-                }
-                MutationEnvelope::default()
+        let envelope = match serde_json::from_str::<MutationEnvelope>(&reply.body) {
+            Ok(envelope) if envelope.outcome.is_envelope() => envelope,
+            Ok(_) => {
+                return Err(unconfirmed(
+                    request,
+                    reply,
+                    "JSON without `success` or `status`",
+                ));
+            }
+            Err(_) if reply.body.trim().is_empty() => {
+                return Err(unconfirmed(request, reply, "an empty body"));
+            }
+            Err(_) => {
+                return Err(unconfirmed(
+                    request,
+                    reply,
+                    "a body that is not a JSON object",
+                ));
             }
         };
         envelope.outcome.check(request, reply.status)?;
@@ -721,6 +822,7 @@ impl Inner {
     async fn renew(&self, issuer: &Issuer, current: &mut Issued) -> Result<(), ApiError> {
         let issued_at = Instant::now();
         let response = fetch_token(self, issuer).await?;
+        redact::register(&response.access_token);
         tracing::debug!(expires_in = ?response.expires_in, "api token issued");
         current.replace(
             SecretString::from(response.access_token),
@@ -733,6 +835,16 @@ impl Inner {
     /// The error of a non-2xx answer and, for a 429, the wait it advertises (and a
     /// lower concurrency for the run).
     fn failed_reply(&self, request: &Request, reply: &Reply) -> (ApiError, Option<Duration>) {
+        if (300..400).contains(&reply.status) {
+            let error = ApiError::redirect(
+                request.method.as_str(),
+                &request.path,
+                reply.status,
+                reply.location.as_deref(),
+                &self.server,
+            );
+            return (error, None);
+        }
         let error = ApiError::from_response(
             request.method.as_str(),
             &request.path,
@@ -807,16 +919,86 @@ impl Inner {
         let response = builder.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let retry_after = retry_after_header(&response);
-        let body = response.text().await.map_err(transport)?;
+        let location = header_text(&response, reqwest::header::LOCATION);
+        let (body, held) = self.read_bounded(request, response).await?;
         Ok(Reply {
             status,
             retry_after,
+            location,
             body,
+            _held: held,
         })
     }
 
+    /// Reads the body chunk by chunk and stops at `max_response_bytes`, or when the
+    /// answers held at once exceed their budget: a huge or endless answer costs at most
+    /// the limit in memory, never the whole answer.
+    async fn read_bounded(
+        &self,
+        request: &Request,
+        mut response: reqwest::Response,
+    ) -> Result<(String, Held), ApiError> {
+        let limit = self.max_response_bytes;
+        let announced = response.content_length();
+        if announced.is_some_and(|length| length > limit) {
+            return Err(self.too_large(request));
+        }
+        let mut held = self.answers.hold();
+        let mut body = Vec::with_capacity(announced.unwrap_or(0) as usize);
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(request, &e))?
+        {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(self.too_large(request));
+            }
+            body.extend_from_slice(&chunk);
+            if !held.grow_to(body.capacity() as u64) {
+                return Err(self.too_much_at_once(request));
+            }
+        }
+        let text = String::from_utf8(body)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Ok((text, held))
+    }
+
+    fn too_large(&self, request: &Request) -> ApiError {
+        self.oversized(
+            request,
+            format!(
+                "the answer is larger than {} (--max-response-size); nothing past the limit was read",
+                format_size(self.max_response_bytes)
+            ),
+        )
+    }
+
+    fn too_much_at_once(&self, request: &Request) -> ApiError {
+        self.oversized(
+            request,
+            format!(
+                "the answers read at once hold more than {} (twice --max-response-size); reading stopped",
+                format_size(self.answers.total())
+            ),
+        )
+    }
+
+    fn oversized(&self, request: &Request, what: String) -> ApiError {
+        ApiError::local(
+            request.method.as_str(),
+            &request.path,
+            "response_too_large",
+            format!(
+                "{what}. If a Manager really answers with that much, raise --max-response-size"
+            ),
+        )
+    }
+
     fn transport_error(&self, request: &Request, error: &reqwest::Error) -> ApiError {
-        let (code, description) = if error.is_timeout() {
+        let (code, description) = if let Some(cause) = tls::cause(error) {
+            // Not retried: a certificate does not get better by asking again.
+            ("tls", tls::describe(cause, &self.host()))
+        } else if error.is_timeout() {
             (
                 "timeout",
                 format!(
@@ -828,6 +1010,20 @@ impl Inner {
             ("connection", describe_transport_error(error))
         };
         ApiError::local(request.method.as_str(), &request.path, code, description)
+    }
+
+    /// The configured server's host (and port), as named in TLS errors.
+    fn host(&self) -> String {
+        reqwest::Url::parse(&self.server)
+            .ok()
+            .and_then(|url| {
+                let host = url.host_str()?.to_string();
+                Some(
+                    url.port()
+                        .map_or(host.clone(), |port| format!("{host}:{port}")),
+                )
+            })
+            .unwrap_or_else(|| self.server.clone())
     }
 }
 

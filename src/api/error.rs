@@ -6,6 +6,9 @@ use serde::Deserialize;
 
 use super::ApiError;
 
+/// The `error` of a 2xx answer to a write that is not the API's envelope.
+pub(crate) const UNREADABLE_ANSWER: &str = "unreadable_answer";
+
 /// Statuses worth retrying: rate limiting and transient server failures.
 const RETRYABLE_STATUSES: [u16; 5] = [429, 500, 502, 503, 504];
 
@@ -73,6 +76,31 @@ impl ApiError {
         }
     }
 
+    /// A 3xx answer, never followed: it names the status and where it pointed, and
+    /// keeps the token with the configured server.
+    pub(crate) fn redirect(
+        method: &str,
+        path: &str,
+        status: u16,
+        location: Option<&str>,
+        server: &str,
+    ) -> Self {
+        let target = location.map_or_else(
+            || " without a Location".to_string(),
+            |l| format!(" to {}", l.escape_debug()),
+        );
+        ApiError {
+            method: method.to_string(),
+            path: path.to_string(),
+            status: Some(status),
+            error: "redirect".to_string(),
+            description: format!(
+                "the server redirects{target}; redirects are never followed, so the token stays with {server}: point --server (or APINIZER_URL) at the Manager URL that answers directly (check the scheme, host, port and path prefix)"
+            ),
+            validation_errors: Vec::new(),
+        }
+    }
+
     /// An error that happened on this side of the wire (timeout, connection, bad
     /// response, bad configuration).
     pub(crate) fn local(method: &str, path: &str, error: &str, description: String) -> Self {
@@ -133,6 +161,12 @@ impl ApiError {
         self
     }
 
+    /// A write answered 2xx with something that is not the API's envelope: whether it
+    /// happened is known only by re-reading the connection.
+    pub fn is_unconfirmed_write(&self) -> bool {
+        self.error == UNREADABLE_ANSWER
+    }
+
     /// Worth retrying: 429, 500, 502, 503, 504, or a connection failure.
     pub fn is_retryable(&self) -> bool {
         match self.status {
@@ -156,8 +190,18 @@ fn fallback_code(status: u16) -> String {
     .to_string()
 }
 
+/// Every part but the method is server text (or may quote it), so the whole line is
+/// scrubbed of the run's secrets.
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = String::new();
+        self.write_line(&mut line)?;
+        f.write_str(&crate::redact::scrub(&line))
+    }
+}
+
+impl ApiError {
+    fn write_line(&self, f: &mut impl fmt::Write) -> fmt::Result {
         if !self.method.is_empty() {
             write!(f, "{} {}: ", self.method, self.path)?;
         }

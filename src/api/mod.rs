@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+mod budget;
 mod client;
 mod error;
 pub mod retry;
+mod tls;
 mod token;
 pub mod wire;
 
-pub use client::Client;
+pub use client::{Client, normalised_server};
 pub use retry::{Backoff, RetryStats};
 
 /// How to authenticate.
@@ -49,7 +51,12 @@ pub struct ClientConfig {
     pub insecure_skip_tls_verify: bool,
     /// Allow a token over plain http to a non-loopback host.
     pub allow_insecure_http: bool,
+    /// The largest answer read (`--max-response-size`); past it the request fails.
+    pub max_response_bytes: u64,
 }
+
+/// The default of `--max-response-size`: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Per-environment outcome of a deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]

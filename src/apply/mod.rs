@@ -188,8 +188,11 @@ impl Executor<'_> {
         match self.client.create_connection(&change.project, &body).await {
             Ok(deployment) => Ok(done(deployment)),
             Err(error) if error.is_already_exists() => {
-                self.confirm_present(change, &body, &change.name, error)
+                self.confirm_present(change, &body, error, ALREADY_PRESENT)
                     .await
+            }
+            Err(error) if error.is_unconfirmed_write() => {
+                self.confirm_present(change, &body, error, CONFIRMED).await
             }
             Err(error) => Err(error.to_string()),
         }
@@ -209,8 +212,11 @@ impl Executor<'_> {
         match result {
             Ok(deployment) => Ok(done(deployment)),
             Err(error) if change.action == Action::Rename && error.is_not_found() => {
-                self.confirm_present(change, &body, &change.name, error)
+                self.confirm_present(change, &body, error, ALREADY_PRESENT)
                     .await
+            }
+            Err(error) if error.is_unconfirmed_write() => {
+                self.confirm_present(change, &body, error, CONFIRMED).await
             }
             Err(error) => Err(error.to_string()),
         }
@@ -224,6 +230,9 @@ impl Executor<'_> {
                 deployment: no_deployment(),
                 note: Some("already absent".into()),
             }),
+            Err(error) if error.is_unconfirmed_write() => {
+                self.confirm_absent(change, name, error).await
+            }
             Err(error) => Err(error.to_string()),
         }
     }
@@ -256,29 +265,74 @@ impl Executor<'_> {
             .map_err(|e| e.to_string())
     }
 
-    /// After "already exists" (create) or "not found" (rename): succeeds when the server
-    /// now holds the desired connection, else reports the original error.
+    /// After "already exists" (create), "not found" (rename) or an answer that did not
+    /// confirm the write: succeeds (with `note`) when the server now holds the desired
+    /// connection, else reports the original error.
     async fn confirm_present(
         &self,
         change: &Change,
         body: &Connection,
-        name: &str,
         original: ApiError,
+        note: &str,
     ) -> Result<Outcome, String> {
-        let current = self
-            .client
-            .get_connection(&change.project, name)
-            .await
-            .map_err(|e| e.to_string())?;
+        let current = self.reread(change, &change.name, &original).await?;
         match current {
             Some(current) if crate::plan::in_sync(body, &current, &change.ignore_fields) => {
                 Ok(Outcome::Done {
                     deployment: no_deployment(),
-                    note: Some("already present and matching".into()),
+                    note: Some(note.into()),
                 })
             }
-            _ => Err(original.to_string()),
+            _ => Err(not_confirmed(
+                &original,
+                "the server does not hold what was sent",
+            )),
         }
+    }
+
+    /// After a delete whose answer did not confirm it: succeeds when the connection is
+    /// gone.
+    async fn confirm_absent(
+        &self,
+        change: &Change,
+        name: &str,
+        original: ApiError,
+    ) -> Result<Outcome, String> {
+        match self.reread(change, name, &original).await? {
+            None => Ok(Outcome::Done {
+                deployment: no_deployment(),
+                note: Some(CONFIRMED.into()),
+            }),
+            Some(_) => Err(not_confirmed(&original, "the connection is still there")),
+        }
+    }
+
+    /// GETs the connection to learn what a write did; a failure names both errors.
+    async fn reread(
+        &self,
+        change: &Change,
+        name: &str,
+        original: &ApiError,
+    ) -> Result<Option<Connection>, String> {
+        self.client
+            .get_connection(&change.project, name)
+            .await
+            .map_err(|e| format!("{original}; re-reading it failed: {e}"))
+    }
+}
+
+/// The note of a write confirmed by re-reading after an answer that did not say.
+const CONFIRMED: &str = "unreadable answer; confirmed by re-reading";
+/// The note of a create or rename whose goal already held.
+const ALREADY_PRESENT: &str = "already present and matching";
+
+/// The failure of a write whose answer did not confirm it, for a non-envelope answer
+/// ("unreadable answer ..."), else the server's own error.
+fn not_confirmed(original: &ApiError, found: &str) -> String {
+    if original.is_unconfirmed_write() {
+        format!("unreadable answer, and re-reading shows {found}: {original}")
+    } else {
+        original.to_string()
     }
 }
 

@@ -84,16 +84,11 @@ fn apply_saved(
 ) -> Result<u8, String> {
     let saved = SavedPlan::load(path).map_err(|e| e.to_string())?;
     check_tool_version(&saved)?;
-    let mut server = args.target.server.clone();
-    server.server.get_or_insert_with(|| saved.server.clone());
-    let config = client_config(&server, env).map_err(|e| format!("{e:#}"))?;
+    check_named_server(&saved, args.target.server.server.as_deref())?;
+    let config = client_config(&args.target.server, env).map_err(|e| format!("{e:#}"))?;
     let runtime = Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let client = runtime
         .block_on(Client::connect(config))
-        .map_err(|e| e.to_string())?;
-    // The client's URL is normalised (no trailing `/`, no `/apiops`), like the plan's.
-    saved
-        .check_server(client.server_url())
         .map_err(|e| e.to_string())?;
     let plan = saved.into_plan();
     apply::check_variables(&plan, env)
@@ -111,6 +106,21 @@ fn apply_saved(
         out,
     );
     runtime.block_on(execute_plan(&plan, &client, env, args, out, console))
+}
+
+/// The token goes only to a server the user names: `apply FILE` needs `--server` (or
+/// `APINIZER_URL`), and it must be the plan's server. Both are checked before any
+/// connection, so an edited plan file cannot redirect the token.
+fn check_named_server(saved: &SavedPlan, named: Option<&str>) -> Result<(), String> {
+    let planned = saved.server.escape_debug();
+    let Some(named) = named.filter(|s| !s.trim().is_empty()) else {
+        return Err(format!(
+            "apply FILE sends the API token only to a server you name: pass --server {planned} (or set APINIZER_URL) to apply this plan, which was made for {planned}"
+        ));
+    };
+    // Normalised like the plan's URL (no trailing `/`, no `/apiops`).
+    let named = crate::api::normalised_server(named).map_err(|e| e.to_string())?;
+    saved.check_server(&named).map_err(|e| e.to_string())
 }
 
 /// Refuses a plan written by another version of the tool.

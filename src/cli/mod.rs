@@ -209,6 +209,10 @@ pub struct ServerArgs {
     /// Allow sending the token over plain http:// to a non-loopback host.
     #[arg(long)]
     pub allow_insecure_http: bool,
+    /// The largest answer read from the server (bytes, KiB, MiB, GiB); past it the
+    /// request fails.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = server::parse_size)]
+    pub max_response_size: u64,
 }
 
 /// `validate` flags.
@@ -349,7 +353,11 @@ pub fn run() -> ExitCode {
     if talks_to_a_server {
         interrupt::listen();
     }
-    let code = dispatch(cli.command, &cli.log, &ProcessEnv, &mut std::io::stdout());
+    // Every report, plan and list goes through the scrubber: server text in it (names,
+    // messages) never shows a secret of the run.
+    let mut out = crate::redact::Scrubbing::new(std::io::stdout());
+    let code = dispatch(cli.command, &cli.log, &ProcessEnv, &mut out);
+    drop(out);
     ExitCode::from(code)
 }
 

@@ -249,6 +249,7 @@ fn change_behind_the_back(sandbox: &SandboxThread, state: &DesiredState) -> Resu
         ca_cert: None,
         insecure_skip_tls_verify: false,
         allow_insecure_http: false,
+        max_response_bytes: crate::api::DEFAULT_MAX_RESPONSE_BYTES,
     };
     block_on(async {
         let client = Client::connect(config).await.map_err(|e| e.to_string())?;

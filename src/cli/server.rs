@@ -28,6 +28,7 @@ pub fn client_config(args: &ServerArgs, env: &dyn Env) -> anyhow::Result<ClientC
         ca_cert: args.ca_cert.clone(),
         insecure_skip_tls_verify: args.insecure_skip_tls_verify,
         allow_insecure_http: args.allow_insecure_http,
+        max_response_bytes: args.max_response_size,
     })
 }
 
@@ -35,6 +36,36 @@ pub fn client_config(args: &ServerArgs, env: &dyn Env) -> anyhow::Result<ClientC
 pub async fn connect(args: &ServerArgs) -> anyhow::Result<Client> {
     let config = client_config(args, &ProcessEnv)?;
     Ok(Client::connect(config).await?)
+}
+
+/// Parses `--max-response-size`: bytes, or a number with `KiB`, `MiB` or `GiB` (also
+/// `K`, `M`, `G`; case-insensitive), e.g. `64MiB`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?}: use bytes, KiB, MiB or GiB"
+            ));
+        }
+    };
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 64MiB"))?;
+    match number.checked_mul(1 << shift) {
+        Some(0) | None => Err(format!(
+            "{text:?} must be at least 1 byte and at most 16 EiB"
+        )),
+        Some(bytes) => Ok(bytes),
+    }
 }
 
 fn non_empty(env: &dyn Env, name: &str) -> Option<String> {
@@ -89,6 +120,7 @@ mod tests {
             ca_cert: None,
             insecure_skip_tls_verify: false,
             allow_insecure_http: false,
+            max_response_size: crate::api::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -151,6 +183,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("--server"), "{err}");
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("512 k"), Ok(512 << 10));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert_eq!(parse_size("100"), Ok(100));
+        for bad in ["", "0", "1TB", "MiB", "-1", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

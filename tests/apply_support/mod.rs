@@ -159,6 +159,7 @@ impl Server {
             ca_cert: None,
             insecure_skip_tls_verify: false,
             allow_insecure_http: false,
+            max_response_bytes: apinizer_gitops::api::DEFAULT_MAX_RESPONSE_BYTES,
         };
         let backoff = apinizer_gitops::api::Backoff {
             base: std::time::Duration::from_millis(5),

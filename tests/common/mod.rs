@@ -40,6 +40,7 @@ pub fn client_config(sandbox: &RunningSandbox) -> ClientConfig {
         ca_cert: None,
         insecure_skip_tls_verify: false,
         allow_insecure_http: false,
+        max_response_bytes: apinizer_gitops::api::DEFAULT_MAX_RESPONSE_BYTES,
     }
 }
 

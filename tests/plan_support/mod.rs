@@ -124,6 +124,7 @@ impl Server {
             ca_cert: None,
             insecure_skip_tls_verify: false,
             allow_insecure_http: false,
+            max_response_bytes: apinizer_gitops::api::DEFAULT_MAX_RESPONSE_BYTES,
         };
         self.runtime.block_on(async move {
             let client = Client::connect(config).await.expect("client connects");
