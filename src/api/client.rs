@@ -337,14 +337,22 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client, ApiError> {
 
 /// The certificates of a `--ca-cert` PEM file.
 fn read_ca_cert(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, ApiError> {
-    let refused =
-        |why: String| ApiError::config("ca_cert", format!("--ca-cert {}: {why}", path.display()));
-    let pem = std::fs::read(path).map_err(|e| refused(format!("cannot read it: {e}")))?;
+    let refused = |why: String| ApiError::config("ca_cert", why);
+    let pem = std::fs::read(path)
+        .map_err(|e| refused(format!("cannot read --ca-cert {}: {e}", path.display())))?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| refused(format!("not a PEM certificate file ({e})")))?;
+        .map_err(|e| {
+            refused(format!(
+                "--ca-cert {} is not a PEM certificate: {e}",
+                path.display()
+            ))
+        })?;
     if certs.is_empty() {
-        return Err(refused("holds no PEM certificate".to_string()));
+        return Err(refused(format!(
+            "--ca-cert {} holds no PEM certificate",
+            path.display()
+        )));
     }
     Ok(certs)
 }
