@@ -81,6 +81,7 @@ pub fn connections_schema() -> Value {
             "prune": described(json!({"type": ["boolean", "null"]}), "Delete connections of the project that are not desired"),
             "allowEmpty": described(json!({"type": ["boolean", "null"]}), "Allow prune with no desired connection"),
             "ignore": described(json!({"type": ["array", "null"], "items": {"type": "string"}}), "Connection-name globs never touched"),
+            "protect": described(json!({"type": ["array", "null"], "items": {"type": "string"}}), "Connection-name globs (ignoring case) never deleted or replaced: a plan that would is refused"),
             "ignoreFields": ignore_fields(),
             "connections": described(json!({"type": ["array", "null"], "items": {"$ref": "#/$defs/connection"}}), "The project's connections; each has a `type` (one of the 14) and a `name`")
         },
@@ -177,6 +178,13 @@ fn type_schema(catalog: &Catalog, name: &str, object: &ObjectSpec) -> Value {
         ),
     );
     leading.insert("ignoreFields".into(), ignore_fields());
+    leading.insert(
+        "protect".into(),
+        described(
+            json!({"type": ["boolean", "null"]}),
+            "Never delete or replace this connection: a plan that would is refused",
+        ),
+    );
     for (field, spec) in &catalog.common {
         if field != "name" {
             leading.insert(field.clone(), field_schema(spec, None, field));

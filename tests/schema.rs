@@ -237,6 +237,23 @@ fn schema_rejects_what_the_loader_rejects() {
     assert!(validator.is_valid(&good));
 }
 
+#[test]
+fn schema_knows_the_protect_keys() {
+    let validator = validator();
+    let protected: serde_json::Value = serde_json::from_str(
+        r#"{"project": "P", "protect": ["ledger-*"], "connections": [{"type": "graylog", "name": "g", "hostname": "h", "protect": true}]}"#,
+    )
+    .unwrap();
+    assert!(validator.is_valid(&protected));
+    for bad in [
+        r#"{"project": "P", "protect": "ledger-*"}"#,
+        r#"{"project": "P", "connections": [{"type": "graylog", "name": "g", "hostname": "h", "protect": "yes"}]}"#,
+    ] {
+        let value: serde_json::Value = serde_json::from_str(bad).unwrap();
+        assert!(!validator.is_valid(&value), "accepted: {bad}");
+    }
+}
+
 /// `schema | head -1`: a reader that goes away is no reason to panic.
 #[test]
 fn schema_and_completions_into_a_closed_pipe_do_not_panic() {

@@ -233,6 +233,7 @@ fn plan_once(
         selection: Selection::default(),
         client: server.client_config(parallelism),
         env: &workload.env,
+        max_deletes: None,
     };
     runtime
         .block_on(plan::compute(request))

@@ -99,6 +99,7 @@ fn apply_saved(
     });
     crate::plan::check_conversions(templates, env).map_err(|e| e.to_string())?;
     runtime.block_on(ensure_fresh(&client, &plan))?;
+    plan::check_delete_budget(&plan, args.target.max_deletes).map_err(|e| e.to_string())?;
     print_report(
         &plan,
         args.format,

@@ -237,6 +237,9 @@ pub struct TargetArgs {
     pub selection: SelectionArgs,
     #[command(flatten)]
     pub server: ServerArgs,
+    /// Refuse (exit 1, nothing written) a plan with more than N deletes plus replaces.
+    #[arg(long, value_name = "N")]
+    pub max_deletes: Option<usize>,
 }
 
 /// `plan` flags.

@@ -62,6 +62,7 @@ fn request<'a>(target: &TargetArgs, env: &'a dyn Env) -> Result<PlanRequest<'a>,
         files,
         selection,
         server,
+        max_deletes,
     } = target;
     Ok(PlanRequest {
         load: LoadOptions {
@@ -73,6 +74,7 @@ fn request<'a>(target: &TargetArgs, env: &'a dyn Env) -> Result<PlanRequest<'a>,
             message: format!("{e:#}"),
         })?,
         env,
+        max_deletes: *max_deletes,
     })
 }
 

@@ -11,7 +11,7 @@ use crate::diag::{Diagnostic, did_you_mean};
 use crate::model::{Connection, sensitive_pointers, unsafe_name};
 
 /// Keys every connection may have besides its type's fields.
-const CONNECTION_KEYS: [&str; 4] = ["type", "name", "renamedFrom", "ignoreFields"];
+const CONNECTION_KEYS: [&str; 5] = ["type", "name", "renamedFrom", "ignoreFields", "protect"];
 
 /// A connection that passed its checks (other parts of the run may still have failed).
 #[derive(Debug)]
@@ -22,6 +22,8 @@ pub(super) struct ParsedConnection {
     pub renamed_from: Option<String>,
     /// The connection's own `ignoreFields`.
     pub ignore_fields: Vec<String>,
+    /// Where `protect: true` is written (`protect: false` or absent: `None`).
+    pub protect: Option<Location>,
     /// Where the connection starts.
     pub location: Location,
     /// Where its `name` is written.
@@ -61,6 +63,9 @@ pub(super) fn check_connection(
         check_path_name(&old, "`renamedFrom`", n.location, scope, checker.out);
         Some(old)
     });
+    let protect = node
+        .get("protect")
+        .and_then(|n| protect_flag(n, &mut checker));
     let kind = kind?;
     let known: Vec<&str> = catalog().all_fields(kind).map(|(f, _)| f).collect();
     let ignore_fields = node
@@ -69,10 +74,24 @@ pub(super) fn check_connection(
         .unwrap_or_default();
     let template = check_fields(node, entries, kind, &mut checker);
     let (name, name_location) = name?;
+    if let Some(old) = renamed_from
+        .as_ref()
+        .filter(|old| old.eq_ignore_ascii_case(&name))
+    {
+        let message = format!(
+            "`renamedFrom: {old}` is the connection's own name (names compare ignoring case)"
+        );
+        let hint = "write the old name, or remove `renamedFrom` once the rename is applied";
+        let at = node
+            .get("renamedFrom")
+            .map_or(node.location, |n| n.location);
+        checker.error(at, message, Some(hint.to_string()));
+    }
     Some(ParsedConnection {
         template: Connection::from_body(kind, &name, template, true),
         renamed_from,
         ignore_fields,
+        protect,
         location: node.location,
         name_location,
     })
@@ -194,6 +213,20 @@ fn scalar_string(node: &Node, key: &str, checker: &mut ValueChecker) -> Option<S
         other => {
             let message = format!("`{key}` must be a string, not {}", other.describe());
             checker.error(node.location, message, None);
+            None
+        }
+    }
+}
+
+/// `protect: true | false`: where a true one is written.
+fn protect_flag(node: &Node, checker: &mut ValueChecker) -> Option<Location> {
+    match node.value {
+        NodeValue::Bool(true) => Some(node.location),
+        NodeValue::Bool(false) | NodeValue::Null => None,
+        ref other => {
+            let message = format!("`protect` must be true or false, not {}", other.describe());
+            let hint = "`protect: true` forbids deleting or replacing the connection";
+            checker.error(node.location, message, Some(hint.to_string()));
             None
         }
     }

@@ -1,5 +1,5 @@
 //! One YAML document: `apiVersion`, `project`, `prune`, `allowEmpty`, `ignore`,
-//! `ignoreFields` and `connections`.
+//! `protect`, `ignoreFields` and `connections`.
 
 use super::connection::{ParsedConnection, check_connection, check_path_name};
 use super::yaml::{Location, Node, NodeValue};
@@ -10,12 +10,13 @@ use crate::diag::{Diagnostic, did_you_mean};
 /// The only accepted `apiVersion`.
 pub const API_VERSION: &str = "apinizer-gitops/v1";
 
-const TOP_LEVEL_KEYS: [&str; 7] = [
+const TOP_LEVEL_KEYS: [&str; 8] = [
     "apiVersion",
     "project",
     "prune",
     "allowEmpty",
     "ignore",
+    "protect",
     "ignoreFields",
     "connections",
 ];
@@ -35,6 +36,8 @@ pub(super) struct ParsedDocument {
     pub prune: Option<Setting<bool>>,
     pub allow_empty: Option<Setting<bool>>,
     pub ignore: Option<Setting<Vec<String>>>,
+    /// Connection-name globs never deleted or replaced.
+    pub protect: Option<Setting<Vec<String>>>,
     /// The document's `ignoreFields`, for all its connections.
     pub ignore_fields: Vec<String>,
     pub connections: Vec<ParsedConnection>,
@@ -73,7 +76,10 @@ pub(super) fn check_document(
         allow_empty: boolean_setting(document, "allowEmpty", scope, out),
         ignore: document
             .get("ignore")
-            .and_then(|n| ignore_globs(n, scope, out)),
+            .and_then(|n| glob_setting(n, "ignore", scope, out)),
+        protect: document
+            .get("protect")
+            .and_then(|n| glob_setting(n, "protect", scope, out)),
         ignore_fields: document
             .get("ignoreFields")
             .map(|n| check_pointer_list(n, &all_field_names(), scope, out))
@@ -225,8 +231,10 @@ pub(super) fn string_list(
     strings
 }
 
-fn ignore_globs(
+/// A project setting holding connection-name globs (`ignore`, `protect`).
+fn glob_setting(
     node: &Node,
+    key: &str,
     scope: &Scope,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Setting<Vec<String>>> {
@@ -234,11 +242,11 @@ fn ignore_globs(
         return None;
     }
     let mut globs = Vec::new();
-    for (glob, location) in string_list(node, "ignore", scope, out) {
+    for (glob, location) in string_list(node, key, scope, out) {
         match globset::Glob::new(&glob) {
             Ok(_) => globs.push(glob),
             Err(e) => {
-                let error = Diagnostic::error(format!("invalid glob `{glob}` in `ignore`: {e}"))
+                let error = Diagnostic::error(format!("invalid glob `{glob}` in `{key}`: {e}"))
                     .with_hint("connection-name globs look like `legacy-*`");
                 out.push(scope.diagnostic(error, location));
             }

@@ -64,6 +64,8 @@ pub struct DesiredProject {
     pub allow_empty: bool,
     /// Connection-name globs never touched.
     pub ignore: Vec<String>,
+    /// Connection-name globs never deleted or replaced.
+    pub protect: ProtectGlobs,
     /// The desired connections, in file order.
     pub connections: Vec<DesiredConnection>,
     /// Where the project's documents start.
@@ -79,8 +81,31 @@ pub struct DesiredConnection {
     pub renamed_from: Option<String>,
     /// JSON Pointers left out of the comparison (connection's and document's).
     pub ignore_fields: Vec<String>,
+    /// Where `protect: true` is written; `None` when the connection does not protect
+    /// itself.
+    pub protect: Option<SourceRef>,
     /// Where the connection starts.
     pub source: SourceRef,
+}
+
+/// A project's `protect` globs (matched ignoring case, as names compare) and where they
+/// are written.
+#[derive(Debug, Clone, Default)]
+pub struct ProtectGlobs {
+    /// The globs.
+    pub globs: Vec<String>,
+    /// The first document that sets them.
+    pub source: Option<SourceRef>,
+}
+
+impl ProtectGlobs {
+    /// The first glob that matches a connection name.
+    pub fn matching(&self, name: &str) -> Option<&str> {
+        self.globs
+            .iter()
+            .find(|glob| name_glob_matches(glob, name))
+            .map(String::as_str)
+    }
 }
 
 /// A place in a desired-state file.
@@ -288,6 +313,7 @@ struct SeenSettings {
     prune: Option<(bool, SourceRef)>,
     allow_empty: Option<(bool, SourceRef)>,
     ignore: Option<(Vec<String>, SourceRef)>,
+    protect: Option<(Vec<String>, SourceRef)>,
 }
 
 /// Merges documents into projects; disagreeing settings and duplicate names are errors.
@@ -327,6 +353,10 @@ fn merge(documents: Vec<(PathBuf, ParsedDocument)>, out: &mut Vec<Diagnostic>) -
         if let Some(v) = agree(&mut seen.ignore, &document.ignore, "ignore", &scope, out) {
             project.ignore = v;
         }
+        if let Some(globs) = agree(&mut seen.protect, &document.protect, "protect", &scope, out) {
+            let source = seen.protect.as_ref().map(|(_, at)| at.clone());
+            project.protect = ProtectGlobs { globs, source };
+        }
         for parsed in document.connections {
             let source = SourceRef::new(&file, parsed.location);
             let key = (name.clone(), parsed.template.name.to_lowercase());
@@ -352,11 +382,43 @@ fn merge(documents: Vec<(PathBuf, ParsedDocument)>, out: &mut Vec<Diagnostic>) -
                 template: parsed.template,
                 renamed_from: parsed.renamed_from,
                 ignore_fields,
+                protect: parsed.protect.map(|at| SourceRef::new(&file, at)),
                 source,
             });
         }
     }
+    check_empty_prune(&state, &seen_settings, out);
     state
+}
+
+/// A pruned project whose files declare no connection would lose every connection: an
+/// error at its `prune: true` unless `allowEmpty: true` (DESIGN.md 4.3). A project whose
+/// connections all failed their own checks is left to those errors.
+fn check_empty_prune(
+    state: &DesiredState,
+    settings: &BTreeMap<String, SeenSettings>,
+    out: &mut Vec<Diagnostic>,
+) {
+    for project in state.projects.values() {
+        let Some((true, place)) = &settings[&project.name].prune else {
+            continue;
+        };
+        let failed_here = out
+            .iter()
+            .any(|d| d.is_error() && d.project.as_deref() == Some(&project.name));
+        if !project.connections.is_empty() || project.allow_empty || failed_here {
+            continue;
+        }
+        let message = format!(
+            "project {} has `prune: true` but its files declare no connection: that would delete every connection of the project",
+            project.name
+        );
+        let error = Diagnostic::error(message)
+            .with_hint("add `allowEmpty: true` if you mean it")
+            .at(&place.file, place.line, place.column)
+            .in_project(Some(&project.name));
+        out.push(error);
+    }
 }
 
 /// A connection the files declare must not match its own project's `ignore` globs (by
@@ -368,7 +430,7 @@ fn check_ignored_connections(state: &DesiredState, out: &mut Vec<Diagnostic>) {
                 std::iter::once(&connection.template.name).chain(connection.renamed_from.as_ref());
             let hit = names
                 .flat_map(|name| project.ignore.iter().map(move |glob| (name, glob)))
-                .find(|(name, glob)| ignore_glob_matches(glob, name));
+                .find(|(name, glob)| name_glob_matches(glob, name));
             if let Some((name, glob)) = hit {
                 out.push(ignored_connection_error(project, connection, name, glob));
             }
@@ -376,8 +438,9 @@ fn check_ignored_connections(state: &DesiredState, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Whether an `ignore` glob matches a connection name, ignoring case as names compare.
-fn ignore_glob_matches(glob: &str, name: &str) -> bool {
+/// Whether an `ignore` or `protect` glob matches a connection name, ignoring case as
+/// names compare.
+fn name_glob_matches(glob: &str, name: &str) -> bool {
     globset::GlobBuilder::new(glob)
         .case_insensitive(true)
         .build()
@@ -428,7 +491,7 @@ fn agree<T: Clone + PartialEq + std::fmt::Debug>(
                 scope.project.as_deref().unwrap_or_default()
             );
             let error = Diagnostic::error(message).with_hint(
-                "a project's prune, allowEmpty and ignore must agree in all its documents",
+                "a project's prune, allowEmpty, ignore and protect must agree in all its documents",
             );
             out.push(scope.diagnostic(error, current.location));
             None
@@ -477,6 +540,22 @@ mod tests {
         assert!(loaded.state.projects["Q"].connections.is_empty());
         assert_eq!(loaded.state.connection_count(), 2);
         assert_eq!(loaded.state.variables(), ["PORT", "PW"]);
+    }
+
+    #[test]
+    fn protect_globs_and_flags_are_read_with_their_places() {
+        let a = "project: P\nprotect: [Ledger-*]\nconnections:\n  - {type: graylog, name: g, hostname: h, protect: true}\n  - {type: graylog, name: h, hostname: h, protect: false}\n";
+        let b = "project: P\nprotect: [Ledger-*]\n";
+        let loaded = load_text(&[("a.yaml", a), ("b.yaml", b)], false).unwrap();
+        let p = &loaded.state.projects["P"];
+        assert_eq!(p.protect.matching("ledger-core"), Some("Ledger-*"));
+        assert_eq!(p.protect.matching("other"), None);
+        let at = p.protect.source.as_ref().unwrap();
+        assert!(at.file.ends_with("a.yaml") && at.line == 2, "{at}");
+        let flag = p.connections[0].protect.as_ref().unwrap();
+        assert_eq!((flag.line, flag.column), (4, 52));
+        assert!(p.connections[1].protect.is_none());
+        assert!(!p.connections[0].template.fields.contains_key("protect"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::{
     holds_reference, withheld_text,
 };
 use crate::catalog::catalog;
-use crate::desired::DesiredConnection;
+use crate::desired::{DesiredConnection, ProtectGlobs};
 use crate::model::{
     Body, Connection, escape_pointer_token, pointer_get, sensitive_pointers, unsafe_name,
 };
@@ -40,6 +40,8 @@ pub struct SelectedProject {
     pub prune: bool,
     /// Connection-name globs never touched.
     pub ignore: Vec<String>,
+    /// Connection-name globs never deleted or replaced.
+    pub protect: ProtectGlobs,
     /// The selected desired connections, in file order.
     pub connections: Vec<SelectedConnection>,
 }
@@ -100,6 +102,7 @@ pub fn diff(
         let currents = current.get(&project.name).unwrap_or(&empty);
         diff_project(project, currents, selection, &mut plan)?;
     }
+    super::guard::refuse_protected(projects, &plan)?;
     // Stable: file order holds within a phase.
     plan.changes.sort_by_key(|c| c.action.phase());
     plan.notes.sort();

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::diff::{CurrentState, SelectedConnection, SelectedProject, diff};
 use super::{Plan, Selection};
-use crate::desired::{DesiredConnection, SourceRef};
+use crate::desired::{DesiredConnection, ProtectGlobs, SourceRef};
 use crate::model::Connection;
 
 /// A connection from a JSON body (secrets split off).
@@ -22,6 +22,7 @@ pub(crate) fn wanted(kind: &str, name: &str, body: Value) -> SelectedConnection 
             template,
             renamed_from: None,
             ignore_fields: Vec::new(),
+            protect: None,
             source: SourceRef {
                 file: "connections/p.yaml".into(),
                 line: 7,
@@ -36,6 +37,7 @@ pub(crate) fn project(prune: bool, connections: Vec<SelectedConnection>) -> Sele
         name: "P".into(),
         prune,
         ignore: vec!["legacy-*".into()],
+        protect: ProtectGlobs::default(),
         connections,
     }
 }

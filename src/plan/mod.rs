@@ -8,6 +8,7 @@ mod current;
 mod diff;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod guard;
 mod normalise;
 mod note;
 mod saved;
@@ -24,6 +25,7 @@ use crate::refs::Env;
 
 pub use current::read_current;
 pub use diff::{CurrentState, SelectedConnection, SelectedProject, diff, in_sync};
+pub use guard::check_delete_budget;
 pub use normalise::{fingerprint, normalise};
 pub use note::{Note, NoteKind};
 pub use saved::{SAVED_PLAN_FORMAT_VERSION, SavedChange, SavedPlan, SavedSource, ensure_fresh};
@@ -220,13 +222,23 @@ pub enum PlanError {
         .0.join("; ")
     )]
     UnconvertibleVariables(Vec<String>),
-    /// A pruned project declares no connection.
+    /// The plan deletes or replaces protected connections (one line each).
     #[error(
-        "project {project} has `prune: true` but its files declare no connection: that would delete every connection of the project; add `allowEmpty: true` if you mean it"
+        "the plan would delete or replace protected connections:\n{}\nnothing was written; to delete or replace one, first remove its protection in a change of its own",
+        .0.join("\n")
     )]
-    EmptyPrune {
-        /// The project.
-        project: String,
+    Protected(Vec<String>),
+    /// The plan deletes plus replaces more connections than `--max-deletes` allows.
+    #[error(
+        "the plan deletes or replaces {} connections, more than --max-deletes {max} allows:\n{}\nnothing was written; raise --max-deletes if you mean it",
+        .changes.len(),
+        .changes.join("\n")
+    )]
+    OverDeleteBudget {
+        /// The budget.
+        max: usize,
+        /// Each delete and replace (one line each).
+        changes: Vec<String>,
     },
     /// A desired project does not exist on the server.
     #[error("project {project} does not exist on the server ({error})")]
@@ -306,6 +318,8 @@ pub struct PlanRequest<'a> {
     pub client: ClientConfig,
     /// Where `${env:...}` values come from.
     pub env: &'a dyn Env,
+    /// Refuse a plan with more deletes plus replaces (`--max-deletes`).
+    pub max_deletes: Option<usize>,
 }
 
 /// A computed plan with what produced it.
@@ -321,7 +335,8 @@ pub struct Computed {
 
 /// The shared pipeline: load and validate the files, resolve the selection's references
 /// (every missing variable is reported before any request), connect, read the current
-/// state and diff.
+/// state and diff; a plan that removes protected connections or exceeds the delete
+/// budget is refused.
 pub async fn compute(request: PlanRequest<'_>) -> Result<Computed, PlanError> {
     let loaded = crate::desired::load(&request.load).map_err(PlanError::Invalid)?;
     let names: Vec<&str> = loaded.state.projects.keys().map(String::as_str).collect();
@@ -333,6 +348,7 @@ pub async fn compute(request: PlanRequest<'_>) -> Result<Computed, PlanError> {
     let current = read_current(&client, &projects, &request.selection).await?;
     check_selected_connections(&loaded.state, &request.selection, &current)?;
     let plan = diff(&projects, &current, &request.selection, client.server_url())?;
+    check_delete_budget(&plan, request.max_deletes)?;
     Ok(Computed {
         plan,
         warnings: loaded.warnings,
@@ -390,9 +406,8 @@ pub fn check_conversions<'a>(
     }
 }
 
-/// The selected part of the desired state, resolved. Refuses a pruned project without
-/// connections (unless `allowEmpty`), lists every missing variable at once, then every
-/// variable whose value does not convert to its field's type.
+/// The selected part of the desired state, resolved. Lists every missing variable at
+/// once, then every variable whose value does not convert to its field's type.
 pub fn select(
     state: &DesiredState,
     selection: &Selection,
@@ -405,11 +420,6 @@ pub fn select(
         .values()
         .filter(|p| selection.project(&p.name))
     {
-        if project.prune && project.connections.is_empty() && !project.allow_empty {
-            return Err(PlanError::EmptyPrune {
-                project: project.name.clone(),
-            });
-        }
         let mut connections = Vec::new();
         for desired in &project.connections {
             let template = &desired.template;
@@ -428,6 +438,7 @@ pub fn select(
             name: project.name.clone(),
             prune: project.prune,
             ignore: project.ignore.clone(),
+            protect: project.protect.clone(),
             connections,
         });
     }
@@ -505,15 +516,6 @@ mod tests {
         );
         let other = Selection::new(&["Q*".into()], &[], &[]).unwrap();
         assert!(select(&state(TWO), &other, &env).unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_pruned_project_without_connections_needs_allow_empty() {
-        let empty = "project: P\nprune: true\nconnections: []\n";
-        let err = select(&state(empty), &Selection::default(), &MapEnv::default()).unwrap_err();
-        assert!(err.to_string().contains("add `allowEmpty: true`"), "{err}");
-        let allowed = "project: P\nprune: true\nallowEmpty: true\nconnections: []\n";
-        assert!(select(&state(allowed), &Selection::default(), &MapEnv::default()).is_ok());
     }
 
     #[test]

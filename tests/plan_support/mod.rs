@@ -113,6 +113,11 @@ impl Server {
         self.sandbox.request_count()
     }
 
+    /// Writes (POST, PUT, DELETE) the sandbox has accepted so far.
+    pub fn writes(&self) -> usize {
+        self.sandbox.write_count()
+    }
+
     /// Runs a client call on the server's runtime.
     pub fn with_client<T>(&self, call: impl AsyncFnOnce(Client) -> T) -> T {
         let config = ClientConfig {

@@ -1,0 +1,201 @@
+//! Guardrails against destructive changes, the binary driven against the sandbox:
+//! protected connections, the delete budget (`--max-deletes`), replaces announced,
+//! saved plans that converge when re-applied, and the small validation holes (a
+//! `renamedFrom` equal to the name, a pruned project without connections).
+
+mod plan_support;
+
+use std::collections::BTreeMap;
+
+use apinizer_gitops::model::Connection;
+use plan_support::{Server, files, output, serve};
+use serde_json::{Value, json};
+
+fn connection(kind: &str, name: &str, body: Value) -> Connection {
+    Connection::from_body(kind, name, body.as_object().unwrap().clone(), false)
+}
+
+/// A graylog connection of project `Ledger` (graylog needs no secret).
+fn graylog(name: &str, port: u16) -> (String, Connection) {
+    let body = json!({"hostname": "logs.example.com", "port": port});
+    ("Ledger".to_string(), connection("graylog", name, body))
+}
+
+fn no_env() -> BTreeMap<String, String> {
+    BTreeMap::new()
+}
+
+#[test]
+fn a_pruned_project_without_connections_is_the_same_error_in_validate_and_plan() {
+    let dir = files(&[(
+        "ledger.yaml",
+        "project: Ledger\nprune: true\nconnections: []\n",
+    )]);
+    let server = serve(vec![graylog("ledger-logs", 12201)], &[]);
+    let expected = "connections/ledger.yaml:2:8: error: project Ledger has `prune: true` but its files declare no connection: that would delete every connection of the project\n  hint: add `allowEmpty: true` if you mean it";
+    let (stdout, _) = server.run(dir.path(), &no_env(), &["validate"], 1);
+    assert!(stdout.contains(expected), "{stdout}");
+    let requests = server.requests();
+    let (_, stderr) = server.run(dir.path(), &no_env(), &["plan"], 1);
+    assert!(stderr.contains(expected), "{stderr}");
+    assert_eq!(server.requests(), requests, "refused before any request");
+    let allowed = files(&[(
+        "ledger.yaml",
+        "project: Ledger\nprune: true\nallowEmpty: true\nconnections: []\n",
+    )]);
+    server.run(allowed.path(), &no_env(), &["validate"], 0);
+}
+
+#[test]
+fn a_renamed_from_equal_to_the_name_is_a_validation_error() {
+    let text = "project: Ledger\nconnections:\n  - type: graylog\n    name: ledger-logs\n    renamedFrom: Ledger-Logs\n    hostname: h\n";
+    let dir = files(&[("ledger.yaml", text)]);
+    let assert = Server::offline_cli(dir.path(), &["validate"])
+        .assert()
+        .code(1);
+    let (stdout, _) = output(&assert);
+    assert!(
+        stdout.contains("connections/ledger.yaml:5:18: error: connection `ledger-logs`: `renamedFrom: Ledger-Logs` is the connection's own name"),
+        "{stdout}"
+    );
+}
+
+/// A pruned `Ledger` project protecting `ledger-*`; the files keep `app-logs` only.
+const PRUNED_LEDGER: &str = "project: Ledger\nprune: true\nprotect: [\"Ledger-*\"]\nconnections:\n  - type: graylog\n    name: app-logs\n    hostname: logs.example.com\n    port: 12201\n";
+
+#[test]
+fn a_protected_connection_removed_from_the_files_of_a_pruned_project_is_never_deleted() {
+    let dir = files(&[("ledger.yaml", PRUNED_LEDGER)]);
+    let server = serve(
+        vec![
+            graylog("app-logs", 12201),
+            graylog("ledger-core", 12201),
+            graylog("LEDGER-audit", 12201),
+            graylog("scratch", 12201),
+        ],
+        &[],
+    );
+    let expected = [
+        "error: the plan would delete or replace protected connections:\n",
+        "  delete Ledger/graylog/ledger-core: protected by `Ledger-*` (`protect` of project Ledger at ./connections/ledger.yaml:3)\n",
+        "  delete Ledger/graylog/LEDGER-audit: protected by `Ledger-*`",
+        "nothing was written",
+    ];
+    for args in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["drift"],
+        &["plan", "--out", "ledger.plan"],
+    ] {
+        let (stdout, stderr) = server.run(dir.path(), &no_env(), args, 1);
+        for fragment in expected {
+            assert!(stderr.contains(fragment), "{args:?}: {stderr}");
+        }
+        assert!(!stderr.contains("scratch"), "{stderr}");
+        assert!(stdout.is_empty(), "{args:?}: no plan is shown: {stdout}");
+    }
+    assert_eq!(server.writes(), 0);
+    assert!(!dir.path().join("ledger.plan").exists());
+}
+
+#[test]
+fn a_type_change_of_a_protected_connection_is_refused_and_an_update_is_applied() {
+    let text = "project: Ledger\nconnections:\n  - type: syslog\n    name: core\n    protect: true\n    syslogServerHostname: logs.example.com\n  - type: graylog\n    name: kept\n    protect: true\n    hostname: logs.example.com\n    port: 12201\n";
+    let dir = files(&[("ledger.yaml", text)]);
+    let server = serve(vec![graylog("core", 12201), graylog("kept", 2000)], &[]);
+    let (_, stderr) = server.run(dir.path(), &no_env(), &["apply", "--auto-approve"], 1);
+    assert!(
+        stderr.contains("  replace Ledger/syslog/core (was graylog): protected by `protect: true` at ./connections/ledger.yaml:5\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("kept"), "an update is allowed: {stderr}");
+    assert_eq!(server.writes(), 0);
+    assert_eq!(server.get("Ledger", "core").kind, "graylog");
+    let update = "project: Ledger\nconnections:\n  - type: graylog\n    name: kept\n    protect: true\n    hostname: logs.example.com\n    port: 12201\n";
+    let updated = files(&[("ledger.yaml", update)]);
+    server.run(updated.path(), &no_env(), &["apply", "--auto-approve"], 0);
+    assert_eq!(server.get("Ledger", "kept").fields["port"], 12201);
+}
+
+/// A pruned `Ledger` project whose files keep `app-logs`; the server holds three more.
+fn three_to_delete() -> (tempfile::TempDir, Server) {
+    let text = PRUNED_LEDGER.replace("protect: [\"Ledger-*\"]\n", "");
+    let dir = files(&[("ledger.yaml", &text)]);
+    let server = serve(
+        vec![
+            graylog("app-logs", 12201),
+            graylog("old-a", 1),
+            graylog("old-b", 1),
+            graylog("old-c", 1),
+        ],
+        &[],
+    );
+    (dir, server)
+}
+
+const OVER_BUDGET: [&str; 5] = [
+    "error: the plan deletes or replaces 3 connections, more than --max-deletes 2 allows:\n",
+    "  delete Ledger/graylog/old-a\n",
+    "  delete Ledger/graylog/old-b\n",
+    "  delete Ledger/graylog/old-c\n",
+    "nothing was written; raise --max-deletes if you mean it",
+];
+
+#[test]
+fn a_delete_budget_exceeded_by_one_refuses_plan_apply_and_drift() {
+    let (dir, server) = three_to_delete();
+    for args in [
+        &["plan", "--max-deletes", "2"][..],
+        &["apply", "--auto-approve", "--max-deletes", "2"],
+        &["drift", "--max-deletes", "2"],
+    ] {
+        let (_, stderr) = server.run(dir.path(), &no_env(), args, 1);
+        for fragment in OVER_BUDGET {
+            assert!(stderr.contains(fragment), "{args:?}: {stderr}");
+        }
+    }
+    assert_eq!(server.writes(), 0);
+    let (stdout, _) = server.run(dir.path(), &no_env(), &["plan", "--max-deletes", "3"], 0);
+    assert!(stdout.contains("3 to delete"), "{stdout}");
+    server.run(
+        dir.path(),
+        &no_env(),
+        &["apply", "--auto-approve", "--max-deletes", "3"],
+        0,
+    );
+    assert_eq!(server.writes(), 3);
+}
+
+#[test]
+fn a_saved_plan_honours_the_budget_given_at_apply_time() {
+    let (dir, server) = three_to_delete();
+    server.run(dir.path(), &no_env(), &["plan", "--out", "ledger.plan"], 0);
+    let (_, stderr) = server.run(
+        dir.path(),
+        &no_env(),
+        &["apply", "ledger.plan", "--max-deletes", "2"],
+        1,
+    );
+    for fragment in OVER_BUDGET {
+        assert!(stderr.contains(fragment), "{stderr}");
+    }
+    assert_eq!(server.writes(), 0);
+    server.run(
+        dir.path(),
+        &no_env(),
+        &["apply", "ledger.plan", "--max-deletes", "3"],
+        0,
+    );
+    assert_eq!(server.writes(), 3);
+}
+
+#[test]
+fn a_negative_or_non_numeric_budget_is_a_usage_error() {
+    let dir = files(&[]);
+    for flag in ["--max-deletes=-1", "--max-deletes=many"] {
+        Server::offline_cli(dir.path(), &["plan", flag])
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains("--max-deletes"));
+    }
+}
