@@ -128,7 +128,7 @@ pub fn report_error(error: &PlanError) {
     if let PlanError::Invalid(diagnostics) = error {
         print_diagnostics(diagnostics);
     }
-    eprintln!("error: {}", crate::diag::printable(&error.to_string()));
+    eprintln!("error: {}", error.printable_message());
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic]) {

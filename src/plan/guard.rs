@@ -4,6 +4,7 @@
 
 use super::diff::SelectedProject;
 use super::{Action, Change, Plan, PlanError};
+use crate::diag::printable;
 
 /// Refuses the plan when it deletes or replaces a connection that a project's `protect`
 /// glob or the connection's own `protect: true` protects, naming each one and what
@@ -17,7 +18,8 @@ pub(crate) fn refuse_protected(projects: &[SelectedProject], plan: &Plan) -> Res
                 .filter(|c| c.project == project.name)
                 .filter_map(|change| {
                     let reason = protection(project, change)?;
-                    Some(format!("  {}: protected by {reason}", described(change)))
+                    let line = format!("{}: protected by {reason}", described(change));
+                    Some(format!("  {}", printable(&line)))
                 })
         })
         .collect();
@@ -64,7 +66,7 @@ pub fn check_delete_budget(plan: &Plan, max: Option<usize>) -> Result<(), PlanEr
         .changes
         .iter()
         .filter(|c| destroys(c.action))
-        .map(|c| format!("  {}", described(c)))
+        .map(|c| format!("  {}", printable(&described(c))))
         .collect();
     if destructive.len() <= max {
         return Ok(());

@@ -279,6 +279,18 @@ pub enum PlanError {
     },
 }
 
+impl PlanError {
+    /// The message made safe to print: the guardrail refusals list one change a line
+    /// (their items are escaped when built); every other message is kept on one line.
+    pub fn printable_message(&self) -> String {
+        let text = self.to_string();
+        match self {
+            PlanError::Protected(_) | PlanError::OverDeleteBudget { .. } => text,
+            _ => crate::diag::printable(&text).into_owned(),
+        }
+    }
+}
+
 impl From<ApiError> for PlanError {
     fn from(error: ApiError) -> Self {
         PlanError::Api(Box::new(error))
