@@ -356,12 +356,14 @@ fn syntax_error(error: &serde_saphyr::Error, source: &str) -> ParseError {
     }
 }
 
-/// The first tab in a line's leading whitespace, at or after line `from` (1-based).
+/// The first tab in a line's leading whitespace on line `from` (1-based) or the next one,
+/// where the scanner's report of it lands.
 fn indentation_tab(source: &str, from: u64) -> Option<Location> {
     source
         .lines()
         .enumerate()
         .skip(from.saturating_sub(1) as usize)
+        .take(2)
         .find_map(|(index, line)| {
             let indent = &line[..line.len() - line.trim_start().len()];
             indent.find('\t').map(|at| Location {
