@@ -52,6 +52,14 @@ pub fn flags(spec: &FieldSpec) -> Vec<String> {
     if let Some(wire) = &spec.wire_name {
         flags.push(format!("sent as `{wire}`"));
     }
+    if let Some(sensitive) = &spec.sensitive {
+        let mut names: Vec<String> = sensitive.exact.iter().map(|n| format!("`{n}`")).collect();
+        names.extend(sensitive.contains.iter().map(|c| format!("`*{c}*`")));
+        flags.push(format!(
+            "sensitive entries ({}): a literal value is warned about; use ${{env:NAME}}",
+            names.join(", ")
+        ));
+    }
     if spec.is_base64_content() {
         flags.push("base64 file content".to_string());
     }
