@@ -533,6 +533,28 @@ fn github_recipe_plans_comments_applies_the_reviewed_plan_and_detects_drift() {
 }
 
 #[test]
+fn the_comment_script_refuses_a_crafted_comment_id() {
+    let (_server, secrets) = sandbox();
+    let api = fake_api(Vec::new());
+    let context = github_context(&secrets, &api);
+    let artifacts = tempfile::tempdir().unwrap();
+    let plan = run_github_job("plan", &context, artifacts.path());
+    let markdown = std::fs::read_to_string(plan.dir.path().join("plan.md")).unwrap();
+    let marker = markdown.lines().next().unwrap().to_string();
+    api.state.lock().unwrap().comments.push(json!({
+        "id": "5/../../../../admin", "user": {"login": "github-actions[bot]"}, "body": marker,
+    }));
+    let comment = run_github_job("comment", &context, artifacts.path());
+    comment.exited("Post or update the plan comment", 1);
+    comment.says("the comment id must be a number");
+    assert_eq!(
+        api.state.lock().unwrap().comments.len(),
+        1,
+        "nothing posted"
+    );
+}
+
+#[test]
 fn github_apply_without_a_reviewed_plan_applies_nothing() {
     let (server, secrets) = sandbox();
     let api = fake_api(Vec::new());

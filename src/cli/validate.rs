@@ -236,3 +236,24 @@ fn valid_summary(loaded: &Loaded) -> String {
         plural(loaded.files.len(), "file"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_values_are_escaped_by_the_runner_rules() {
+        assert_eq!(github_data("50% a\r\nb: c, d"), "50%25 a%0D%0Ab: c, d");
+        assert_eq!(github_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+    }
+
+    #[test]
+    fn fingerprints_of_identical_findings_differ() {
+        let finding = Diagnostic::error("same").at(std::path::Path::new("f.yaml"), 1, 1);
+        let mut seen = BTreeSet::new();
+        let first = gitlab_issue(&finding, ".", &mut seen);
+        let second = gitlab_issue(&finding, ".", &mut seen);
+        assert_ne!(first["fingerprint"], second["fingerprint"]);
+        assert_eq!(first["description"], second["description"]);
+    }
+}
