@@ -18,13 +18,18 @@ fn email(name: &str) -> Connection {
     Connection::from_body("email", name, body.as_object().unwrap().clone(), false)
 }
 
-/// A sandbox holding one email connection in each project.
+/// One email connection named `alerts` in each project.
+fn seed(projects: &[&str]) -> Vec<(String, Connection)> {
+    projects
+        .iter()
+        .map(|p| (p.to_string(), email("alerts")))
+        .collect()
+}
+
+/// A sandbox holding `seed(projects)`.
 fn with_projects(projects: &[&str]) -> Server {
     Server::start(SandboxConfig {
-        seed: projects
-            .iter()
-            .map(|p| (p.to_string(), email("alerts")))
-            .collect(),
+        seed: seed(projects),
         ..SandboxConfig::default()
     })
 }
@@ -85,15 +90,20 @@ fn export_never_writes_through_a_symlink_planted_in_out() {
 }
 
 #[test]
-fn projects_whose_names_map_to_one_file_name_get_files_of_their_own() {
-    let server = with_projects(&["team/a", "team_a", ".hidden"]);
+fn every_project_gets_a_file_of_its_own_and_unsafe_names_are_left_out() {
+    let mut seed = seed(&["team/a", "team_a", ".hidden", "a:b"]);
+    seed.push(("team_a".into(), email("two words")));
+    let server = Server::start(SandboxConfig {
+        seed,
+        ..SandboxConfig::default()
+    });
     let dir = tempfile::tempdir().unwrap();
     let (code, stdout, stderr) = export(&server, dir.path(), &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     for (file, project) in [
-        ("team%2Fa.yaml", "team/a"),
         ("team_a.yaml", "team_a"),
         ("%2Ehidden.yaml", ".hidden"),
+        ("a%3Ab.yaml", "a:b"),
     ] {
         let content = read(&dir.path().join(file));
         assert!(
@@ -101,11 +111,23 @@ fn projects_whose_names_map_to_one_file_name_get_files_of_their_own() {
             "{file}: {content}"
         );
     }
-    assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        4,
-        "and the schema"
+    assert!(
+        stderr.contains("export leaves out project `team/a`: the name holds `/`"),
+        "{stderr}"
     );
+    assert!(
+        stderr.contains("export leaves out team_a/email/two words: the name holds a space"),
+        "{stderr}"
+    );
+    assert!(!read(&dir.path().join("team_a.yaml")).contains("two words"));
+    let files = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(files, 4, "three projects and the schema");
+    server
+        .command()
+        .args(["validate", "-f"])
+        .arg(dir.path())
+        .assert()
+        .success();
 }
 
 #[test]

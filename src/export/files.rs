@@ -64,7 +64,9 @@ pub fn paths<'a>(
         let name = file_name(project);
         if let Some(other) = by_folded_name.insert(name.to_lowercase(), project) {
             return Err(format!(
-                "projects `{other}` and `{project}` would share the file {name} (names that differ only in case share a file on macOS and Windows): export them one at a time into different folders (--project, --out)"
+                "projects `{}` and `{}` would share the file {name} (names that differ only in case share a file on macOS and Windows): export them one at a time into different folders (--project, --out)",
+                crate::diag::printable(other),
+                crate::diag::printable(project)
             ));
         }
         paths.push(out_dir.join(name));

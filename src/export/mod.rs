@@ -183,7 +183,7 @@ async fn selected_projects(
         .map_err(|e| ExportError::Selection(e.to_string()))?;
     Ok(projects
         .into_iter()
-        .filter(|p| selection.project(p))
+        .filter(|p| selection.project(p) && addressable(p, || format!("project `{p}`")))
         .collect())
 }
 
@@ -202,6 +202,7 @@ async fn list_project(
         .into_iter()
         .flatten()
         .filter(|c| selection.name(&c.name))
+        .filter(|c| addressable(&c.name, || format!("{project}/{}/{}", c.kind, c.name)))
         .collect())
 }
 
@@ -219,6 +220,20 @@ async fn read_project(
         (order(&a.kind), a.name.to_lowercase()).cmp(&(order(&b.kind), b.name.to_lowercase()))
     });
     Ok(connections)
+}
+
+/// Whether a name can be written to a desired-state file; one that is not a safe path
+/// parameter (validate would refuse the file; plan never writes or deletes it) is left
+/// out with a warning naming `what`.
+fn addressable(name: &str, what: impl FnOnce() -> String) -> bool {
+    let Some(why) = crate::model::unsafe_name(name) else {
+        return true;
+    };
+    tracing::warn!(
+        "export leaves out {}: the name {why}, so it cannot be addressed safely",
+        crate::diag::printable(&what())
+    );
+    false
 }
 
 /// The connection with the values a list hides, when its type has any.
