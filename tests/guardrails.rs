@@ -199,3 +199,105 @@ fn a_negative_or_non_numeric_budget_is_a_usage_error() {
             .stderr(predicates::str::contains("--max-deletes"));
     }
 }
+
+/// A pruned `Ledger` project with one change of each kind but replace: `app-logs` is
+/// updated, `new-logs` created, `old-audit` renamed to `audit-logs`, `scratch` deleted.
+fn four_changes() -> (tempfile::TempDir, Server) {
+    let text = "project: Ledger\nprune: true\nconnections:\n  - {type: graylog, name: app-logs, hostname: logs.example.com, port: 12201}\n  - {type: graylog, name: new-logs, hostname: logs.example.com, port: 12201}\n  - {type: graylog, name: audit-logs, renamedFrom: old-audit, hostname: logs.example.com, port: 12201}\n";
+    let dir = files(&[("ledger.yaml", text)]);
+    let server = serve(
+        vec![
+            graylog("app-logs", 2000),
+            graylog("old-audit", 12201),
+            graylog("scratch", 12201),
+        ],
+        &[],
+    );
+    server.run(dir.path(), &no_env(), &["plan", "--out", "ledger.plan"], 0);
+    (dir, server)
+}
+
+#[test]
+fn a_saved_plan_applied_twice_is_already_applied_the_second_time() {
+    let (dir, server) = four_changes();
+    let (stdout, _) = server.run(dir.path(), &no_env(), &["apply", "ledger.plan"], 0);
+    assert!(
+        stdout.contains(
+            "Apply complete: 1 created, 1 updated, 1 renamed, 0 replaced, 1 deleted, 0 failed."
+        ),
+        "{stdout}"
+    );
+    let writes = server.writes();
+    let (stdout, _) = server.run(dir.path(), &no_env(), &["apply", "ledger.plan"], 0);
+    assert_eq!(stdout, "Already applied: 4 changes are in effect.\n");
+    assert_eq!(server.writes(), writes, "nothing written again");
+    let (stdout, _) = server.run(
+        dir.path(),
+        &no_env(),
+        &["apply", "ledger.plan", "--format", "json"],
+        0,
+    );
+    let plan: Value = serde_json::Deserializer::from_str(&stdout)
+        .into_iter::<Value>()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan["changes"], json!([]));
+    let kinds: Vec<&Value> = plan["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["kind"])
+        .collect();
+    assert_eq!(kinds, vec!["already_in_effect"; 4]);
+}
+
+#[test]
+fn a_saved_plan_half_made_by_hand_applies_the_rest() {
+    let (dir, server) = four_changes();
+    server.put("Ledger", &graylog("app-logs", 12201).1);
+    server.with_client(async |client| {
+        client
+            .create_connection("Ledger", &graylog("new-logs", 12201).1)
+            .await
+            .expect("POST succeeds");
+    });
+    let writes = server.writes();
+    let (stdout, _) = server.run(dir.path(), &no_env(), &["apply", "ledger.plan", "-v"], 0);
+    assert!(
+        stdout.contains(
+            "Apply complete: 0 created, 0 updated, 1 renamed, 0 replaced, 1 deleted, 0 failed."
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Ledger/graylog/app-logs: already in effect, left out"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Ledger/graylog/new-logs: already in effect, left out"),
+        "{stdout}"
+    );
+    assert_eq!(server.writes(), writes + 2, "only the rest is written");
+    let (stdout, _) = server.run(dir.path(), &no_env(), &["plan"], 0);
+    assert!(stdout.contains("No changes."), "{stdout}");
+}
+
+#[test]
+fn a_saved_plan_whose_connection_differs_from_before_and_after_is_stale() {
+    let (dir, server) = four_changes();
+    server.put("Ledger", &graylog("app-logs", 3000).1);
+    server.put("Ledger", &graylog("scratch", 3000).1);
+    let writes = server.writes();
+    let (_, stderr) = server.run(dir.path(), &no_env(), &["apply", "ledger.plan"], 1);
+    assert!(
+        stderr.contains("plan is stale: Ledger/graylog/app-logs changed since the plan was made"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("plan is stale: Ledger/graylog/scratch changed since the plan was made"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert_eq!(server.writes(), writes);
+}

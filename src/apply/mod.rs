@@ -14,6 +14,7 @@
 mod body;
 mod interrupt;
 mod phases;
+mod remaining;
 pub mod report;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +28,7 @@ use crate::plan::{Action, Change, Plan};
 use crate::refs::{Env, MissingVariables, resolve_connection};
 
 pub use interrupt::{Interrupt, InterruptSender};
+pub use remaining::{Remaining, remaining};
 pub use report::{ApplyReport, ChangeReport, Outcome};
 
 /// How to run an apply.

@@ -98,8 +98,17 @@ fn apply_saved(
         Some((c.project.as_str(), template))
     });
     crate::plan::check_conversions(templates, env).map_err(|e| e.to_string())?;
-    runtime.block_on(ensure_fresh(&client, &plan))?;
+    let remaining = runtime.block_on(apply::remaining(plan, &client, env))?;
+    let plan = remaining.plan;
     plan::check_delete_budget(&plan, args.target.max_deletes).map_err(|e| e.to_string())?;
+    if !plan.has_changes() && args.format != OutputFormat::Json {
+        let _ = writeln!(
+            out,
+            "Already applied: {} changes are in effect.",
+            remaining.in_effect
+        );
+        return Ok(0);
+    }
     print_report(
         &plan,
         args.format,
@@ -134,29 +143,6 @@ fn check_tool_version(saved: &SavedPlan) -> Result<(), String> {
         "the plan was made by apinizer-gitops {} but this is {ours}: make a new plan with this version",
         saved.tool_version
     ))
-}
-
-/// Re-reads every touched connection; names every one that changed since the plan.
-async fn ensure_fresh(client: &Client, plan: &Plan) -> Result<(), String> {
-    let checks = plan.changes.iter().map(|change| async move {
-        let name = change.current_name.as_deref().unwrap_or(&change.name);
-        let current = client
-            .get_connection(&change.project, name)
-            .await
-            .map_err(|e| e.to_string())?;
-        plan::ensure_fresh(change, current.as_ref()).map_err(|e| e.to_string())
-    });
-    let problems: Vec<String> = futures::future::join_all(checks)
-        .await
-        .into_iter()
-        .filter_map(Result::err)
-        .map(|problem| crate::diag::printable(&problem).into_owned())
-        .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{}\nnothing was written", problems.join("\n")))
-    }
 }
 
 /// Asks for confirmation; only `yes` goes on.

@@ -28,7 +28,9 @@ pub use diff::{CurrentState, SelectedConnection, SelectedProject, diff, in_sync}
 pub use guard::check_delete_budget;
 pub use normalise::{fingerprint, normalise};
 pub use note::{Note, NoteKind};
-pub use saved::{SAVED_PLAN_FORMAT_VERSION, SavedChange, SavedPlan, SavedSource, ensure_fresh};
+pub use saved::{
+    SAVED_PLAN_FORMAT_VERSION, SavedChange, SavedPlan, SavedSource, Standing, standing,
+};
 pub use selection::{BadSelection, EmptySelection, Selection};
 
 /// How a sensitive value is shown in any output.

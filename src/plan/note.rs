@@ -13,6 +13,8 @@ pub enum NoteKind {
     /// The server does not return these values, so they cannot be compared
     /// (`--rotate` re-sends them).
     WriteOnly,
+    /// `apply FILE`: the server already holds what this change makes; it is left out.
+    AlreadyInEffect,
 }
 
 impl NoteKind {
@@ -24,6 +26,10 @@ impl NoteKind {
                 "holds write-only values that cannot be compared",
                 "hold write-only values that cannot be compared",
             ),
+            NoteKind::AlreadyInEffect => (
+                "is already as the saved plan makes it, left out",
+                "are already as the saved plan makes them, left out",
+            ),
         }
     }
 
@@ -33,6 +39,7 @@ impl NoteKind {
             NoteKind::WriteOnly => {
                 format!("cannot compare {paths} (write-only: the server does not return the value)")
             }
+            NoteKind::AlreadyInEffect => "already in effect, left out".to_string(),
         }
     }
 }

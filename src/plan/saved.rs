@@ -195,17 +195,47 @@ impl SavedPlan {
     }
 }
 
-/// Refuses a change whose connection changed on the server since the plan was made: its
-/// fingerprint differs, it vanished, or (for a create) it appeared.
-pub fn ensure_fresh(change: &Change, current: Option<&Connection>) -> Result<(), PlanError> {
-    let now = current.map(fingerprint);
-    if now == change.fingerprint {
-        return Ok(());
+/// Where a saved change stands against the server now (DESIGN.md 4.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// The server still holds what the plan saw: the change is to be made.
+    Pending,
+    /// The server already holds what the change makes, by the plan's own comparison.
+    InEffect,
+}
+
+/// Where a change stands, from what the server holds under its current name
+/// (`at_current`: the old name of a rename) and under its desired name (`at_desired`),
+/// with `resolved` the desired connection with references resolved (None for a delete).
+/// A connection that is neither what the plan saw (its fingerprint) nor what the change
+/// makes is stale: refused. A replace whose old connection is gone (interrupted after
+/// its delete) still has its create to do.
+pub fn standing(
+    change: &Change,
+    at_current: Option<&Connection>,
+    at_desired: Option<&Connection>,
+    resolved: Option<&Connection>,
+) -> Result<Standing, PlanError> {
+    let in_effect = match resolved {
+        None => at_current.is_none(),
+        Some(resolved) => {
+            let old_gone = change.action != Action::Rename || at_current.is_none();
+            old_gone
+                && at_desired.is_some_and(|c| super::in_sync(resolved, c, &change.ignore_fields))
+        }
+    };
+    let unchanged = at_current.map(fingerprint) == change.fingerprint;
+    let replace_half_done = change.action == Action::Replace && at_current.is_none();
+    if in_effect {
+        Ok(Standing::InEffect)
+    } else if unchanged || replace_half_done {
+        Ok(Standing::Pending)
+    } else {
+        Err(saved_error(format!(
+            "plan is stale: {} changed since the plan was made; make a new plan",
+            change.address()
+        )))
     }
-    Err(saved_error(format!(
-        "plan is stale: {} changed since the plan was made; make a new plan",
-        change.address()
-    )))
 }
 
 fn same_server(a: &str, b: &str) -> bool {
@@ -472,7 +502,7 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_connection_makes_the_plan_stale() {
+    fn a_connection_that_is_neither_before_nor_after_makes_the_plan_stale() {
         let plan = plan_without_literals();
         let update = plan.changes.iter().find(|c| c.name == "changed").unwrap();
         let same = conn(
@@ -481,12 +511,45 @@ mod tests {
             json!({"topicName": "old", "enableSecure": false,
             "propertiesMap": {"bootstrap.servers": {"value": "${env:KAFKA}"}, "acks": {"value": "1"}}}),
         );
-        assert!(ensure_fresh(update, Some(&same)).is_ok());
+        let now = |held: &Connection| standing(update, Some(held), Some(held), None);
+        assert_eq!(now(&same).unwrap(), Standing::Pending);
         let moved = conn("kafka", "changed", json!({"topicName": "moved"}));
-        let err = ensure_fresh(update, Some(&moved)).unwrap_err().to_string();
+        let err = now(&moved).unwrap_err().to_string();
         assert!(err.contains("plan is stale: P/kafka/changed changed since the plan was made"));
         let create = plan.changes.iter().find(|c| c.name == "fresh").unwrap();
-        assert!(ensure_fresh(create, None).is_ok());
-        assert!(ensure_fresh(create, Some(&moved)).is_err());
+        let wanted = create.desired.clone().unwrap();
+        let created = |held| standing(create, held, held, Some(&wanted));
+        assert_eq!(created(None).unwrap(), Standing::Pending);
+        assert_eq!(created(Some(&wanted)).unwrap(), Standing::InEffect);
+        assert!(created(Some(&moved)).is_err());
+    }
+
+    #[test]
+    fn a_delete_is_in_effect_once_gone_and_a_rename_once_the_old_name_is_gone() {
+        let plan = plan_without_literals();
+        let delete = plan
+            .changes
+            .iter()
+            .find(|c| c.action == Action::Delete)
+            .unwrap();
+        assert_eq!(
+            standing(delete, None, None, None).unwrap(),
+            Standing::InEffect
+        );
+        let rename = plan
+            .changes
+            .iter()
+            .find(|c| c.action == Action::Rename)
+            .unwrap();
+        let wanted = rename.desired.clone().unwrap();
+        let old = conn("email", "old-name", json!({"host": "h"}));
+        let both = standing(rename, Some(&old), Some(&wanted), Some(&wanted));
+        assert_eq!(
+            both.unwrap(),
+            Standing::Pending,
+            "the old name still exists"
+        );
+        let done = standing(rename, None, Some(&wanted), Some(&wanted));
+        assert_eq!(done.unwrap(), Standing::InEffect);
     }
 }

@@ -221,7 +221,7 @@ fn definitions(name: &Value) -> Value {
             "additionalProperties": false,
             "required": ["kind", "project", "type", "name", "paths"],
             "properties": {
-                "kind": {"enum": ["write_only"], "description": "write_only: the server does not return these values, so they are not compared (`--rotate` re-sends them)."},
+                "kind": {"enum": ["write_only", "already_in_effect"], "description": "write_only: the server does not return these values, so they are not compared (`--rotate` re-sends them). already_in_effect (apply FILE): the server already holds what the saved change makes; it is left out."},
                 "project": name,
                 "type": {"$ref": "#/$defs/connectionType"},
                 "name": name,
