@@ -242,3 +242,40 @@ async fn a_ca_cert_file_without_a_certificate_is_a_clear_error() {
     assert!(message.contains("holds no PEM certificate"), "{message}");
     assert_eq!(server.connections.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_prints_one_line_and_does_not_retry() {
+    let ca = self_signed(params(&[], true));
+    let leaf = signed_by(params(&["127.0.0.1"], false), &ca);
+    let server = serve(&[&leaf, &ca]).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "project: Payments\nconnections:\n  - type: email\n    name: m\n    host: h\n    port: 25\n",
+    )
+    .unwrap();
+    let url = server.url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::cargo_bin("apinizer-gitops")
+            .unwrap()
+            .env_remove("RUST_LOG")
+            .env_remove("APINIZER_TOKEN_FILE")
+            .env("APINIZER_TOKEN", "canary-tls-token")
+            .args(["plan", "--server", &url, "-f"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("tls: the certificate of 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is issued by an unknown CA"), "{stderr}");
+    // The plan reads 14 type lists in parallel; none is retried.
+    assert!(server.connections.load(Ordering::SeqCst) <= 14, "retried");
+}

@@ -357,6 +357,58 @@ fn an_html_200_to_a_create_is_done_when_re_reading_finds_what_was_sent() {
     assert!(stdout.contains("1 created"), "{stdout}");
 }
 
+#[test]
+fn an_empty_200_to_an_update_or_a_delete_is_a_failure_when_re_reading_shows_nothing_changed() {
+    let item = |name: &str| {
+        format!(
+            r#"{{"type":"email","name":"{name}","host":"old.example.com","port":25,"auth":true,"username":"u","password":null}}"#
+        )
+    };
+    let server = Hostile::start(move |seen| {
+        let answer = |items: &str| {
+            json(
+                StatusCode::OK,
+                &format!(r#"{{"success":true,"resultList":[{items}],"resultCount":1}}"#),
+            )
+        };
+        match seen.method.as_str() {
+            "PUT" | "DELETE" => (StatusCode::OK, "").into_response(),
+            _ if seen.path.contains("type=email") => {
+                answer(&format!("{},{}", item("alerts-smtp"), item("old-mail")))
+            }
+            _ if seen.path.ends_with("/alerts-smtp/") => answer(&item("alerts-smtp")),
+            _ if seen.path.ends_with("/old-mail/") => answer(&item("old-mail")),
+            _ => empty_list(),
+        }
+    });
+    let dir = desired();
+    let file = dir.path().join("payments.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        yaml.replace("project: Payments\n", "project: Payments\nprune: true\n"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = apply(&server, &dir, &["--continue-on-error"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "unreadable answer, and re-reading shows the server does not hold what was sent"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("unreadable answer, and re-reading shows the connection is still there"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("0 updated") && stdout.contains("0 deleted"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 failed."), "{stdout}");
+    assert_eq!(server.writes().len(), 2, "each written once");
+}
+
 // ---- 5. Redirects are never followed ---------------------------------------------
 
 #[test]
@@ -466,6 +518,44 @@ fn a_server_naming_a_connection_after_the_token_prints_sensitive_in_plans_and_pl
         assert_no_canary("stderr", &text(&output.stderr));
         assert_no_canary("plan file", &std::fs::read_to_string(&plan_file).unwrap());
     }
+}
+
+#[test]
+fn a_server_echoing_the_token_into_a_description_exports_sensitive_instead() {
+    let server = Hostile::start(|seen| {
+        if seen.path == "/apiops/projects/" {
+            json(
+                StatusCode::OK,
+                r#"{"status":"SUCCESS","resultList":[{"name":"Payments"}]}"#,
+            )
+        } else if seen.path.contains("type=email") {
+            json(
+                StatusCode::OK,
+                &format!(
+                    r#"{{"success":true,"resultList":[{{"type":"email","name":"mail","host":"h","port":25,"description":"seen {CANARY_TOKEN} here"}}],"resultCount":1}}"#
+                ),
+            )
+        } else {
+            empty_list()
+        }
+    });
+    let out = tempfile::tempdir().unwrap();
+    let output = server
+        .command()
+        .args(["export", "--project", PROJECT, "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_no_canary("export stdout", &text(&output.stdout));
+    assert_no_canary("export stderr", &stderr);
+    let mut exported = String::new();
+    for entry in std::fs::read_dir(out.path()).unwrap() {
+        exported.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(exported.contains("seen (sensitive) here"), "{exported}");
+    assert_no_canary("exported file", &exported);
 }
 
 // ---- 8. Credentials go only where the user points ------------------------------------

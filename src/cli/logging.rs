@@ -17,7 +17,10 @@ pub fn init(args: &LogArgs) {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // The platform verifier logs each refused certificate at ERROR; the command's own
+    // error says it once, with the fix.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},rustls_platform_verifier=off")));
     let ansi = colour_enabled(
         args.no_color,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),

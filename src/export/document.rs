@@ -256,7 +256,8 @@ fn upper_snake(text: &str) -> String {
 /// the document as YAML in the document's key order (catalog field order), strings quoted
 /// where YAML would read them otherwise.
 pub fn to_yaml(document: &Value) -> String {
-    let body = crate::render::yaml::to_yaml(document);
+    // Server text: a secret of the run it echoes reads `(sensitive)` in the file too.
+    let body = crate::redact::scrub(&crate::render::yaml::to_yaml(document)).into_owned();
     format!("{SCHEMA_LINE}\n{}\n{body}", super::files::marker(&body))
 }
 
