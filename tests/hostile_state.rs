@@ -392,7 +392,7 @@ fn server_text_cannot_forge_output_lines_or_reach_the_terminal_raw() {
     let evil_name = format!("x\\n{FORGED}\\u001b[2J");
     let items = [
         format!(
-            r#"{{"type":"email","name":"mail","host":"old\r\n{FORGED}\u001b]0;pwned\u0007\u009b31m"}}"#
+            r#"{{"type":"email","name":"mail","host":"old\r\n{FORGED}\u001b]0;pwned\u0007\u009b31m","z\n{FORGED}":1}}"#
         ),
         format!(r#"{{"type":"email","name":"{evil_name}","host":"h"}}"#),
     ];
@@ -415,6 +415,9 @@ fn server_text_cannot_forge_output_lines_or_reach_the_terminal_raw() {
             "{stdout}"
         );
     }
+    let (_, log) = server.run(dir.path(), &["plan", "-f", ".", "-vv"], 0);
+    assert!(log.contains("ignoring a key unknown to the type"), "{log}");
+    assert!(forged_lines(&log).is_empty(), "trace log: {log}");
 }
 
 #[test]

@@ -261,7 +261,7 @@ pub fn decode_object(
         } else if key != TYPE_KEY && is_known_key(&kind, &key) {
             body.insert(key, value);
         } else {
-            tracing::trace!(key = %key, kind = %kind, "ignoring a key unknown to the type");
+            tracing::trace!(key = %crate::diag::printable(&key), kind = %kind, "ignoring a key unknown to the type");
         }
     }
     let name = name.ok_or_else(|| DecodeError(format!("a {kind} connection without a name")))?;
