@@ -489,6 +489,23 @@ fn github_recipe_plans_comments_applies_the_reviewed_plan_and_detects_drift() {
     apply.exited("Apply the reviewed plan (refused when stale)", 0);
     apply.says("pull request #7 (run 99");
     apply.says("Apply complete: 14 created");
+    // A pull request whose plan would delete (the pruned project holds a connection
+    // the files do not declare) is refused under the recipe's APINIZER_MAX_DELETES=0.
+    let mut stray = server.get("Payments", "alerts-smtp");
+    stray.name = "stray-smtp".into();
+    server.with_client(async |client| {
+        client.create_connection("Payments", &stray).await.unwrap();
+    });
+    let guarded = run_github_job("plan", &context, tempfile::tempdir().unwrap().path());
+    guarded.exited("Plan", 1);
+    guarded.says("more than --max-deletes 0 allows");
+    server.with_client(async |client| {
+        client
+            .delete_connection("Payments", "stray-smtp")
+            .await
+            .unwrap();
+    });
+
     // Nightly: in sync, then drift after a change behind the tool's back.
     let drift = run_github_job("drift", &context, artifacts.path());
     drift.exited("Drift (exit 2 fails the job)", 0);
