@@ -4,7 +4,8 @@
 //! summary and exits 130; a second signal exits at once. `plan`, `drift`, `export` and an
 //! `apply` still planning exit 130 promptly, leave no file behind and write nothing.
 //! Servers: the sandbox with `--latency`, and a hostile loopback server whose writes hang
-//! or keep failing.
+//! or keep failing. Unix only: the signals are sent with `kill`.
+#![cfg(unix)]
 
 mod apply_support;
 
