@@ -301,3 +301,47 @@ fn a_saved_plan_whose_connection_differs_from_before_and_after_is_stale() {
     assert!(stderr.contains("nothing was written"), "{stderr}");
     assert_eq!(server.writes(), writes);
 }
+
+#[test]
+fn a_replace_is_announced_in_every_format_and_the_text_plan_ends_with_a_warning() {
+    let text = "project: Ledger\nprune: true\nconnections:\n  - {type: syslog, name: core, syslogServerHostname: logs.example.com}\n";
+    let dir = files(&[("ledger.yaml", text)]);
+    let server = serve(vec![graylog("core", 12201), graylog("scratch", 1)], &[]);
+    let warning = "deleted and created again: policies that use it break in between";
+    let (plain, _) = server.run(dir.path(), &no_env(), &["plan"], 0);
+    assert!(
+        plain.contains(&format!(
+            "-/+ replace Ledger/syslog/core (was graylog)\n  warning: {warning}\n"
+        )),
+        "{plain}"
+    );
+    assert_eq!(
+        plain.lines().last(),
+        Some(
+            "Warning: this plan deletes 1 connection and replaces 1 connection (deleted and created again); Apinizer does not check which policies use a connection, so APIs that use them break."
+        )
+    );
+    let (markdown, _) = server.run(dir.path(), &no_env(), &["plan", "--format", "markdown"], 0);
+    assert!(
+        markdown.contains(&format!(
+            "`Ledger/syslog/core (was graylog)` — **warning:** {warning}"
+        )),
+        "{markdown}"
+    );
+    let (json_text, _) = server.run(dir.path(), &no_env(), &["plan", "--format", "json"], 0);
+    let report: Value = serde_json::from_str(&json_text).unwrap();
+    let changes = report["changes"].as_array().unwrap();
+    let replace = changes.iter().find(|c| c["action"] == "replace").unwrap();
+    assert_eq!(replace["warning"], warning);
+    let delete = changes.iter().find(|c| c["action"] == "delete").unwrap();
+    assert!(delete.get("warning").is_none());
+    let only_updates = files(&[(
+        "ledger.yaml",
+        "project: Ledger\nconnections:\n  - {type: graylog, name: core, hostname: logs.example.com, port: 1}\n",
+    )]);
+    let (plain, _) = server.run(only_updates.path(), &no_env(), &["plan"], 0);
+    assert!(
+        !plain.contains("Warning:") && !plain.contains("warning:"),
+        "{plain}"
+    );
+}

@@ -50,6 +50,8 @@ struct ReportChange<'a> {
     sensitive_paths: Vec<String>,
     withheld_paths: Vec<String>,
     source: Option<ReportSource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warning: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -150,6 +152,7 @@ fn report_change(change: &Change) -> ReportChange<'_> {
             file: s.file.display().to_string(),
             line: s.line,
         }),
+        warning: (change.action == Action::Replace).then_some(super::REPLACE_WARNING),
     }
 }
 
@@ -253,6 +256,7 @@ fn change_definition(name: &Value) -> Value {
             "action": {"enum": ["rename", "create", "update", "replace", "delete"]},
             "current_name": {"type": "string", "description": "The name on the server now (rename)."},
             "current_type": {"$ref": "#/$defs/connectionType", "description": "The type on the server now (replace)."},
+            "warning": {"const": super::REPLACE_WARNING, "description": "Replace only: the connection is deleted and created again, so policies that use it break in between."},
             "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
             "before": {"$ref": "#/$defs/body", "description": "The connection on the server now (null for create)."},
             "after": {"$ref": "#/$defs/body", "description": "The connection as desired (null for delete)."},

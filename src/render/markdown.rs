@@ -10,8 +10,8 @@
 use sha2::{Digest, Sha256};
 
 use super::{
-    Context, Origin, Wording, action_symbol, change_target, connection_diff, counted, drift_line,
-    note_summaries, printable, source_text, summary_line,
+    Context, Origin, REPLACE_WARNING, Wording, action_symbol, change_target, connection_diff,
+    counted, drift_line, note_summaries, printable, source_text, summary_line,
 };
 use crate::plan::{Action, Plan};
 
@@ -85,8 +85,13 @@ fn parts(plan: &Plan) -> Parts {
     // Change lines stay short (every one must fit before any diff); the source file goes
     // with the diff.
     let lines = plan.changes.iter().map(|change| {
+        let warning = if change.action == Action::Replace {
+            format!(" — **warning:** {REPLACE_WARNING}")
+        } else {
+            String::new()
+        };
         Piece::new(format!(
-            "- `{}` `{}`\n",
+            "- `{}` `{}`{warning}\n",
             action_symbol(change.action),
             change_target(change)
         ))

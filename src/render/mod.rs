@@ -105,6 +105,24 @@ pub fn change_target(change: &Change) -> String {
     printable(&text).into_owned()
 }
 
+/// What a replace does to the policies that use the connection; every format says it.
+pub const REPLACE_WARNING: &str =
+    "deleted and created again: policies that use it break in between";
+
+/// The warning a text plan ends with when it deletes or replaces anything.
+pub fn destructive_warning(plan: &Plan) -> Option<String> {
+    let deletes = plan.count(Action::Delete);
+    let replaces = plan.count(Action::Replace);
+    if deletes + replaces == 0 {
+        return None;
+    }
+    Some(format!(
+        "Warning: this plan deletes {} and replaces {} (deleted and created again); Apinizer does not check which policies use a connection, so APIs that use them break.",
+        counted(deletes, "connection", "connections"),
+        counted(replaces, "connection", "connections"),
+    ))
+}
+
 /// `Plan: N to create, ...` or `No changes. N connections match the desired state.`
 pub fn summary_line(plan: &Plan) -> String {
     if !plan.has_changes() {
@@ -351,6 +369,9 @@ mod tests {
         ] {
             assert_eq!(text.matches(line).count(), 1, "{line}\n{text}");
             let below = text.split(&format!("{line}\n")).nth(1).unwrap();
+            // A replace says what it does to the policies first.
+            let warning = format!("  warning: {REPLACE_WARNING}\n");
+            let below = below.strip_prefix(&warning).unwrap_or(below);
             assert!(below.starts_with("--- current\n+++ desired\n@@"), "{line}");
         }
         assert_eq!(

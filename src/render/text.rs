@@ -5,8 +5,8 @@
 //! without `NO_COLOR` / `--no-color`).
 
 use super::{
-    Context, Wording, action_symbol, change_target, connection_diff, drift_line, note_summaries,
-    printable, summary_line, unmanaged_block,
+    Context, REPLACE_WARNING, Wording, action_symbol, change_target, connection_diff,
+    destructive_warning, drift_line, note_summaries, printable, summary_line, unmanaged_block,
 };
 use crate::plan::{Action, Plan};
 
@@ -30,6 +30,10 @@ pub fn render(plan: &Plan, context: &Context) -> String {
         let line = format!("{} {}", action_symbol(change.action), change_target(change));
         out.push_str(&paint.apply(action_colour(change.action), &line));
         out.push('\n');
+        if change.action == Action::Replace {
+            out.push_str(&paint.apply(MAGENTA, &format!("  warning: {REPLACE_WARNING}")));
+            out.push('\n');
+        }
         out.push_str(&paint.diff(&connection_diff(change)));
         out.push('\n');
     }
@@ -45,6 +49,10 @@ pub fn render(plan: &Plan, context: &Context) -> String {
         "Unmanaged (not in the desired state, left alone):\n",
         |name| format!("  {name}\n"),
     ));
+    if let Some(warning) = destructive_warning(plan).filter(|_| context.wording == Wording::Plan) {
+        out.push_str(&paint.apply(RED, &warning));
+        out.push('\n');
+    }
     out
 }
 
