@@ -39,6 +39,13 @@ pub fn register(value: &str) {
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
+/// Registers every value of a connection's secrets.
+pub fn register_secrets(secrets: &crate::model::Secrets) {
+    for (_, value) in secrets.iter() {
+        register(secrecy::ExposeSecret::expose_secret(value));
+    }
+}
+
 /// The text with every registered secret replaced by `(sensitive)`.
 pub fn scrub(text: &str) -> Cow<'_, str> {
     let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());

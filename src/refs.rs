@@ -228,12 +228,10 @@ pub fn resolve_connection(
     if !missing.is_empty() {
         return Err(MissingVariables(missing));
     }
-    Ok(Connection::from_body(
-        &template.kind,
-        &template.name,
-        body,
-        false,
-    ))
+    let resolved = Connection::from_body(&template.kind, &template.name, body, false);
+    // Resolved now: from here on a server echoing one reads `(sensitive)` (plan, apply).
+    crate::redact::register_secrets(&resolved.secrets);
+    Ok(resolved)
 }
 
 /// Resolves the strings of one value in place, guided by its catalog spec (when known)

@@ -521,6 +521,35 @@ fn a_server_naming_a_connection_after_the_token_prints_sensitive_in_plans_and_pl
 }
 
 #[test]
+fn a_server_holding_a_resolved_secret_in_a_plain_field_plans_sensitive_instead() {
+    let server = Hostile::start(|seen| {
+        if seen.path.contains("type=email") || seen.path.ends_with("/alerts-smtp/") {
+            json(
+                StatusCode::OK,
+                &format!(
+                    r#"{{"success":true,"resultList":[{{"type":"email","name":"alerts-smtp","host":"smtp.example.com","port":587,"auth":true,"username":"alerts@example.com","password":null,"description":"pw is {CANARY_SECRET}"}}],"resultCount":1}}"#
+                ),
+            )
+        } else {
+            empty_list()
+        }
+    });
+    let dir = desired();
+    for format in ["text", "json", "markdown"] {
+        let output = server
+            .command()
+            .args(["plan", "--format", format, "-f"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stdout = text(&output.stdout);
+        assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+        assert!(stdout.contains("pw is (sensitive)"), "{format}: {stdout}");
+        assert_no_canary(format, &stdout);
+    }
+}
+
+#[test]
 fn a_server_echoing_the_token_into_a_description_exports_sensitive_instead() {
     let server = Hostile::start(|seen| {
         if seen.path == "/apiops/projects/" {

@@ -667,9 +667,7 @@ impl Inner {
     ) -> Result<DeploymentResult, ApiError> {
         // A server may echo the body (in an error, a name, a message): from now on its
         // secrets read `(sensitive)` in every server text shown.
-        for (_, value) in connection.secrets.iter() {
-            redact::register(value.expose_secret());
-        }
+        redact::register_secrets(&connection.secrets);
         let request = Request {
             method,
             path,
