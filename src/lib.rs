@@ -4,7 +4,7 @@
 //! files -> [`desired`] state -> current state ([`api`] client) -> [`plan`] (diff) ->
 //! [`render`] / saved plan -> [`apply`] -> report. The [`catalog`] of the 14 connection
 //! types drives validation, defaults, normalisation, secret handling and the [`schema`]s;
-//! [`model`] is the connection every step passes along; [`refs`] resolves `${env:...}`;
+//! [`model`] is the connection every step passes along; [`refs`] resolves `${env:...}`; [`values`] loads the `--values` files `${var:...}` takes;
 //! [`redact`] keeps the run's secrets out of every server text it prints;
 //! [`sandbox`] is the local Apinizer-compatible server; [`export`] writes YAML from a
 //! server; [`whole_file`] writes the files they save whole or not at all; [`cli`] parses
@@ -24,4 +24,5 @@ pub mod refs;
 pub mod render;
 pub mod sandbox;
 pub mod schema;
+pub mod values;
 pub mod whole_file;

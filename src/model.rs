@@ -69,9 +69,10 @@ impl Connection {
     }
 }
 
-/// Whether a string is exactly one `${env:NAME}` reference.
+/// Whether a string is exactly one `${env:NAME}` or `${var:NAME}` reference.
 pub fn is_whole_reference(s: &str) -> bool {
     s.strip_prefix("${env:")
+        .or_else(|| s.strip_prefix("${var:"))
         .and_then(|rest| rest.strip_suffix('}'))
         .is_some_and(|name| !name.is_empty() && !name.contains(['{', '}', '$']))
 }

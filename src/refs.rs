@@ -57,6 +57,8 @@ pub enum Segment {
     Literal(String),
     /// `${env:NAME}`.
     Variable(String),
+    /// `${var:NAME}`: a value of the `--values` files (substituted when the files load).
+    Value(String),
 }
 
 /// A malformed reference, with a message that names the offending text (never a value of
@@ -69,7 +71,7 @@ pub struct TemplateError {
 
 /// The reference providers this version knows, with the form each is written in. A new
 /// provider is one more entry here; messages list them from it.
-pub const PROVIDERS: &[(&str, &str)] = &[("env", "${env:NAME}")];
+pub const PROVIDERS: &[(&str, &str)] = &[("env", "${env:NAME}"), ("var", "${var:NAME}")];
 
 /// Whether `provider` is a known reference provider.
 pub fn is_known_provider(provider: &str) -> bool {
@@ -115,11 +117,11 @@ pub fn parse_template(text: &str) -> Result<Vec<Segment>, TemplateError> {
             literal.push_str("${");
             rest = tail;
         } else if let Some(tail) = after.strip_prefix("${") {
-            let (name, remaining) = parse_reference(tail)?;
+            let (segment, remaining) = parse_reference(tail)?;
             if !literal.is_empty() {
                 segments.push(Segment::Literal(std::mem::take(&mut literal)));
             }
-            segments.push(Segment::Variable(name));
+            segments.push(segment);
             rest = remaining;
         } else {
             literal.push('$');
@@ -133,8 +135,9 @@ pub fn parse_template(text: &str) -> Result<Vec<Segment>, TemplateError> {
     Ok(segments)
 }
 
-/// Parses `env:NAME}` (the part after `${`); returns the name and the text after `}`.
-fn parse_reference(tail: &str) -> Result<(String, &str), TemplateError> {
+/// Parses `env:NAME}` or `var:NAME}` (the part after `${`); returns the reference and the
+/// text after `}`.
+fn parse_reference(tail: &str) -> Result<(Segment, &str), TemplateError> {
     let error = |message: String| Err(TemplateError { message });
     let Some(close) = tail.find('}') else {
         return error("unclosed reference `${`: expected `${env:NAME}`".to_string());
@@ -159,7 +162,11 @@ fn parse_reference(tail: &str) -> Result<(String, &str), TemplateError> {
             "invalid variable name `{name}`: use letters, digits and `_`, not starting with a digit"
         ));
     }
-    Ok((name.to_string(), &tail[close + 1..]))
+    let segment = match source {
+        "var" => Segment::Value(name.to_string()),
+        _ => Segment::Variable(name.to_string()),
+    };
+    Ok((segment, &tail[close + 1..]))
 }
 
 /// Whether a name is a valid variable name (`[A-Za-z_][A-Za-z0-9_]*`).
@@ -281,7 +288,7 @@ fn resolve_object(
 
 /// A resolved whole reference as the field's type; text that does not parse stays a
 /// string (validation reports it with `--check-env`; the server would reject it).
-fn convert_scalar(text: String, kind: Kind) -> Value {
+pub(crate) fn convert_scalar(text: String, kind: Kind) -> Value {
     let converted = match kind {
         Kind::Integer => text.trim().parse::<i64>().ok().map(Value::from),
         Kind::Number => text
@@ -380,6 +387,13 @@ fn resolve_string(text: &str, env: &dyn Env, missing: &mut Vec<String>) -> Strin
                 None if missing.contains(&name) => {}
                 None => missing.push(name),
             },
+            // Substituted when the files load; one left means no values were loaded.
+            Segment::Value(name) => {
+                let name = format!("var:{name}");
+                if !missing.contains(&name) {
+                    missing.push(name);
+                }
+            }
         }
     }
     out
@@ -425,7 +439,7 @@ mod tests {
             ("${env:}", "empty variable name"),
             (
                 "${foo:X}",
-                "unknown reference provider `foo`: only ${env:NAME} references exist",
+                "unknown reference provider `foo`: the known references are ${env:NAME} and ${var:NAME}",
             ),
             ("${env:X", "unclosed"),
             ("${X}", "no source"),

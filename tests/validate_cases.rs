@@ -284,7 +284,7 @@ fn invalid_inputs_name_the_problem_and_line() {
         ("bad enum", with(&DATABASE[..2], &["dbType: POSTGRESQL", "jdbcUrl: j", "useCredentials: false"]), 5, "did you mean `POSTGRES`"),
         ("literal secret", with(EMAIL, &["password: hunter2"]), 7, "field `password` is a secret: use ${env:NAME}"),
         ("empty reference name", with(EMAIL, &["username: ${env:}"]), 7, "empty variable name"),
-        ("unknown reference provider", with(EMAIL, &["username: ${vault:X}"]), 7, "unknown reference provider `vault`: only ${env:NAME} references exist"),
+        ("unknown reference provider", with(EMAIL, &["username: ${vault:X}"]), 7, "unknown reference provider `vault`: the known references are ${env:NAME} and ${var:NAME}"),
         ("unclosed reference", with(EMAIL, &["username: pre-${env:X"]), 7, "unclosed reference"),
         ("bad variable name", with(EMAIL, &["password: ${env:1PW}"]), 7, "invalid variable name"),
         ("reference for secret must be whole", with(EMAIL, &["password: ${env:A}${env:B}"]), 7, "is a secret"),
@@ -487,7 +487,7 @@ fn exact_diagnostics() {
             "unknown provider in a secret",
             with(EMAIL, &["password: ${vault:secret/x}"]),
             7,
-            "unknown reference provider `vault`: only ${env:NAME} references exist",
+            "unknown reference provider `vault`: the known references are ${env:NAME} and ${var:NAME}",
         ),
         (
             "yaml 1.1 yes",

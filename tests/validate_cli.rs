@@ -352,6 +352,7 @@ fn examples_document_their_variables_and_resolve() {
     let loaded = load(&LoadOptions {
         paths: vec![folder.display().to_string()],
         allow_literal_secrets: false,
+        values_files: None,
     })
     .unwrap();
     let mut documented: Vec<String> = common::yaml_files(&folder)

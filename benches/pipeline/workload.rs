@@ -174,5 +174,6 @@ fn options(folder: &Path) -> LoadOptions {
     LoadOptions {
         paths: vec![folder.display().to_string()],
         allow_literal_secrets: false,
+        values_files: None,
     }
 }

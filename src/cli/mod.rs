@@ -141,6 +141,14 @@ pub struct FileArgs {
     /// Accept literal secret values with a warning (local trials only).
     #[arg(long)]
     pub allow_literal_secrets: bool,
+    /// Values files for `${var:NAME}` references; repeatable, later files win.
+    #[arg(
+        long = "values",
+        value_name = "FILE",
+        env = "APINIZER_GITOPS_VALUES",
+        value_delimiter = ','
+    )]
+    pub values: Vec<PathBuf>,
 }
 
 /// Limits a run to part of the desired and current state.
@@ -223,6 +231,10 @@ pub struct ValidateArgs {
     /// Also check that every referenced environment variable is set.
     #[arg(long)]
     pub check_env: bool,
+    /// Validate once per values file matching this glob (`env/*.yaml`), naming the
+    /// environment in each error.
+    #[arg(long, value_name = "GLOB", conflicts_with = "values")]
+    pub values_each: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
     pub format: ValidateFormat,

@@ -181,6 +181,7 @@ fn load(files: &[String]) -> Result<DesiredState, String> {
     let options = LoadOptions {
         paths: files.to_vec(),
         allow_literal_secrets: false,
+        values_files: None,
     };
     match crate::desired::load(&options) {
         Ok(loaded) => Ok(loaded.state),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -15,20 +16,13 @@ use crate::refs::{Env, ProcessEnv, references_in_connection, unconvertible_refer
 
 /// Runs `validate` and returns the exit code (0 valid, 1 invalid).
 pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> u8 {
-    let options = LoadOptions {
-        paths: args.files.files.clone(),
-        allow_literal_secrets: args.files.allow_literal_secrets,
-    };
-    let (loaded, diagnostics) = match desired::load(&options) {
-        Ok(loaded) => {
-            let mut diagnostics = loaded.warnings.clone();
-            if args.check_env {
-                diagnostics.extend(environment_problems(&loaded, &ProcessEnv));
-            }
-            (Some(loaded), diagnostics)
-        }
-        Err(diagnostics) => (None, diagnostics),
-    };
+    let (runs, mut diagnostics) = environment_runs(args);
+    let mut loaded = None;
+    for values_files in runs {
+        let (run_loaded, found) = validate_once(args, values_files);
+        diagnostics.extend(found);
+        loaded = loaded.or(run_loaded);
+    }
     let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
         diagnostics.into_iter().partition(Diagnostic::is_error);
     match args.format {
@@ -41,6 +35,65 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> u8 {
         }
     }
     if errors.is_empty() { 0 } else { EXIT_ERROR }
+}
+
+/// The values files of each validation: one run with `--values` (or none: references
+/// left as written), or one run per file `--values-each` matches.
+fn environment_runs(args: &ValidateArgs) -> (Vec<Option<Vec<PathBuf>>>, Vec<Diagnostic>) {
+    match &args.values_each {
+        Some(glob) => {
+            let (files, errors) = desired::files::expand(std::slice::from_ref(glob));
+            (files.into_iter().map(|f| Some(vec![f])).collect(), errors)
+        }
+        None if args.files.values.is_empty() => (vec![None], Vec::new()),
+        None => (vec![Some(args.files.values.clone())], Vec::new()),
+    }
+}
+
+/// The `environment:` the values files name, or else the first file (the file's own
+/// problems are reported by the load).
+fn environment_name(files: &[PathBuf]) -> String {
+    let values = crate::values::load(files, &mut Vec::new());
+    let file = || {
+        files
+            .first()
+            .map(|f| f.display().to_string())
+            .unwrap_or_default()
+    };
+    values.environment.unwrap_or_else(file)
+}
+
+/// One load of the files with one set of values files; with `--values-each` every
+/// diagnostic names the environment (its `environment:`, or the file).
+fn validate_once(
+    args: &ValidateArgs,
+    values_files: Option<Vec<PathBuf>>,
+) -> (Option<Loaded>, Vec<Diagnostic>) {
+    let label = values_files
+        .as_ref()
+        .filter(|_| args.values_each.is_some())
+        .map(|files| environment_name(files));
+    let options = LoadOptions {
+        paths: args.files.files.clone(),
+        allow_literal_secrets: args.files.allow_literal_secrets,
+        values_files,
+    };
+    let (loaded, mut diagnostics) = match desired::load(&options) {
+        Ok(loaded) => {
+            let mut diagnostics = loaded.warnings.clone();
+            if args.check_env {
+                diagnostics.extend(environment_problems(&loaded, &ProcessEnv));
+            }
+            (Some(loaded), diagnostics)
+        }
+        Err(diagnostics) => (None, diagnostics),
+    };
+    if let Some(environment) = label {
+        for diagnostic in &mut diagnostics {
+            diagnostic.message = format!("environment {environment}: {}", diagnostic.message);
+        }
+    }
+    (loaded, diagnostics)
 }
 
 /// One error per variable that is referenced but not set, and one per number or boolean

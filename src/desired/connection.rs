@@ -28,6 +28,8 @@ pub(super) struct ParsedConnection {
     pub location: Location,
     /// Where its `name` is written.
     pub name_location: Location,
+    /// Fields written with `${var:...}`, as written, by JSON Pointer.
+    pub var_templates: BTreeMap<String, String>,
 }
 
 /// Checks one item of `connections`. Diagnostics go to `out`; the connection is returned
@@ -55,6 +57,7 @@ pub(super) fn check_connection(
         out,
         allow_literal_secrets,
         locations: BTreeMap::new(),
+        var_templates: BTreeMap::new(),
     };
     let is_elasticsearch = kind == Some("elasticsearch");
     checker.report_duplicate_keys(entries, |key| duplicate_hint(key, is_elasticsearch));
@@ -94,6 +97,7 @@ pub(super) fn check_connection(
         protect,
         location: node.location,
         name_location,
+        var_templates: checker.var_templates,
     })
 }
 

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use serde_json::{Map, Value, json};
 
-use super::{LoadOptions, check_bytes, check_ignored_connections, merge};
+use super::{LoadOptions, Scope, check_bytes, check_ignored_connections, merge};
 use crate::diag::Diagnostic;
 use crate::model::unsafe_name;
 use crate::refs::Env;
@@ -53,7 +53,12 @@ fn load_bytes(bytes: &[u8], figures: &RefCell<Figures>) -> Result<(), TestCaseEr
     let started = Instant::now();
     let options = LoadOptions::default();
     let mut out: Vec<Diagnostic> = Vec::new();
-    let documents = check_bytes(Path::new("fuzz.yaml"), bytes, &options, &mut out);
+    let documents = check_bytes(
+        &Scope::for_file(Path::new("fuzz.yaml"), None),
+        bytes,
+        &options,
+        &mut out,
+    );
     let state = merge(documents, &mut out);
     check_ignored_connections(&state, &mut out);
     let valid = !out.iter().any(Diagnostic::is_error);

@@ -16,11 +16,13 @@ pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::diag::{self, Diagnostic, did_you_mean};
 use crate::model::Connection;
 use crate::model::pointer_tokens;
 use crate::refs::references_in_connection;
+use crate::values::Values;
 use document::{ParsedDocument, Setting};
 use yaml::{Location, Node};
 
@@ -33,6 +35,10 @@ pub struct LoadOptions {
     pub paths: Vec<String>,
     /// Literal secrets are warnings instead of errors.
     pub allow_literal_secrets: bool,
+    /// The `--values` files: `${var:...}` references are substituted from them (none
+    /// given: every reference is an error). `None` leaves references as written
+    /// (`validate` without `--values`).
+    pub values_files: Option<Vec<PathBuf>>,
 }
 
 /// A successful load: the state plus warnings.
@@ -44,6 +50,8 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
     /// Every file that was read.
     pub files: Vec<PathBuf>,
+    /// The values substituted for `${var:...}`, when values files were asked for.
+    pub values: Option<Arc<Values>>,
 }
 
 /// Every desired project, by name.
@@ -86,6 +94,9 @@ pub struct DesiredConnection {
     pub protect: Option<SourceRef>,
     /// Where the connection starts.
     pub source: SourceRef,
+    /// Fields written with `${var:...}`, as written, by JSON Pointer (the template holds
+    /// the substituted values).
+    pub var_templates: BTreeMap<String, String>,
 }
 
 /// A project's `protect` globs (matched ignoring case, as names compare) and where they
@@ -161,15 +172,22 @@ pub(crate) struct Scope {
     file: PathBuf,
     project: Option<String>,
     connection: Option<String>,
+    values: Option<Arc<Values>>,
 }
 
 impl Scope {
-    fn for_file(file: &Path) -> Self {
+    fn for_file(file: &Path, values: Option<&Arc<Values>>) -> Self {
         Scope {
             file: file.to_path_buf(),
             project: None,
             connection: None,
+            values: values.cloned(),
         }
+    }
+
+    /// The values `${var:...}` references take, when values files were asked for.
+    fn values(&self) -> Option<&Values> {
+        self.values.as_deref()
     }
 
     fn with_project(&self, project: Option<&str>) -> Self {
@@ -235,9 +253,13 @@ fn check_pointer_list(
 /// file and line.
 pub fn load(options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let (files, mut diagnostics) = files::expand(&options.paths);
+    let values = options
+        .values_files
+        .as_ref()
+        .map(|paths| Arc::new(crate::values::load(paths, &mut diagnostics)));
     let mut documents = Vec::new();
     for file in &files {
-        documents.extend(load_file(file, options, &mut diagnostics));
+        documents.extend(load_file(file, options, values.as_ref(), &mut diagnostics));
     }
     let state = merge(documents, &mut diagnostics);
     check_ignored_connections(&state, &mut diagnostics);
@@ -249,6 +271,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         state,
         warnings: diagnostics,
         files,
+        values,
     })
 }
 
@@ -256,9 +279,10 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
 fn load_file(
     file: &Path,
     options: &LoadOptions,
+    values: Option<&Arc<Values>>,
     out: &mut Vec<Diagnostic>,
 ) -> Vec<(PathBuf, ParsedDocument)> {
-    let scope = Scope::for_file(file);
+    let scope = Scope::for_file(file, values);
     let bytes = match read_capped(file) {
         Ok(bytes) => bytes,
         Err(message) => {
@@ -267,17 +291,16 @@ fn load_file(
             return Vec::new();
         }
     };
-    check_bytes(file, &bytes, options, out)
+    check_bytes(&scope, &bytes, options, out)
 }
 
 /// The checked documents of one file's bytes.
 fn check_bytes(
-    file: &Path,
+    scope: &Scope,
     bytes: &[u8],
     options: &LoadOptions,
     out: &mut Vec<Diagnostic>,
 ) -> Vec<(PathBuf, ParsedDocument)> {
-    let scope = Scope::for_file(file);
     let documents = match yaml::parse_documents(bytes) {
         Ok(documents) => documents,
         Err(e) => {
@@ -289,14 +312,14 @@ fn check_bytes(
     };
     documents
         .iter()
-        .filter_map(|d| document::check_document(d, &scope, options.allow_literal_secrets, out))
-        .map(|d| (file.to_path_buf(), d))
+        .filter_map(|d| document::check_document(d, scope, options.allow_literal_secrets, out))
+        .map(|d| (scope.file.clone(), d))
         .collect()
 }
 
 /// Reads at most one byte more than the parser accepts, so a huge file is refused
 /// without being read whole.
-fn read_capped(file: &Path) -> Result<Vec<u8>, String> {
+pub(crate) fn read_capped(file: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let handle = std::fs::File::open(file).map_err(|e| format!("cannot read file: {e}"))?;
     let mut bytes = Vec::new();
@@ -326,7 +349,7 @@ fn merge(documents: Vec<(PathBuf, ParsedDocument)>, out: &mut Vec<Diagnostic>) -
             continue;
         };
         let name = project_setting.value.clone();
-        let scope = Scope::for_file(&file).with_project(Some(&name));
+        let scope = Scope::for_file(&file, None).with_project(Some(&name));
         let project = state
             .projects
             .entry(name.clone())
@@ -384,6 +407,7 @@ fn merge(documents: Vec<(PathBuf, ParsedDocument)>, out: &mut Vec<Diagnostic>) -
                 ignore_fields,
                 protect: parsed.protect.map(|at| SourceRef::new(&file, at)),
                 source,
+                var_templates: parsed.var_templates,
             });
         }
     }
@@ -515,6 +539,7 @@ mod tests {
         load(&LoadOptions {
             paths: vec![dir.path().display().to_string()],
             allow_literal_secrets,
+            values_files: None,
         })
     }
 

@@ -12,6 +12,7 @@ use crate::catalog::{FieldSpec, Format, Kind, ObjectSpec, scalar_text};
 use crate::diag::{Diagnostic, did_you_mean, same_name};
 use crate::model::{Body, escape_pointer_token, is_whole_reference, pointer_tokens};
 use crate::refs::{Segment, parse_template};
+use crate::values::{SubstituteError, Values, has_value_reference};
 
 /// Checks the values of one connection, remembering where each JSON Pointer was written
 /// so later checks (rules, sensitive entries) can point at it.
@@ -24,6 +25,34 @@ pub(super) struct ValueChecker<'a> {
     pub allow_literal_secrets: bool,
     /// The place of every value checked, by JSON Pointer (`/elasticHostList/0/port`).
     pub locations: BTreeMap<String, Location>,
+    /// Every value written with `${var:...}`, as written, by JSON Pointer.
+    pub var_templates: BTreeMap<String, String>,
+}
+
+/// The message and hint of a `${var:...}` that cannot be substituted (values are not
+/// secret, so they may be named).
+fn substitute_message(field: &str, error: &SubstituteError, values: &Values) -> (String, String) {
+    match error {
+        SubstituteError::Missing(names) => {
+            let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+            (
+                format!("`{field}`: ${{var:...}} not defined: {}", list.join(", ")),
+                format!("define them under `values:`; {}", values.files_read()),
+            )
+        }
+        SubstituteError::NotConvertible { name, value } => (
+            format!(
+                "`{field}` takes ${{var:{name}}}, whose value {value:?} does not convert to the field's type"
+            ),
+            format!("set {name} to a valid value; {}", values.files_read()),
+        ),
+        SubstituteError::DollarBeforeReference(name) => (
+            format!(
+                "`{field}`: the value of {name} ends with `$` right before a ${{env:...}} reference"
+            ),
+            "end the value without `$`, or move the `$` into the file".to_string(),
+        ),
+    }
 }
 
 /// `/elasticHostList/0/port` as `elasticHostList[0].port` for messages.
@@ -147,6 +176,9 @@ impl ValueChecker<'_> {
         if node.is_null() {
             return None;
         }
+        if let Some(text) = node.as_str().filter(|t| has_value_reference(t)) {
+            return self.check_value_reference(node, text, spec, pointer);
+        }
         if spec.secret {
             return self.check_secret(node, pointer);
         }
@@ -181,6 +213,43 @@ impl ValueChecker<'_> {
             _ => {
                 self.type_mismatch(node, spec, pointer);
                 None
+            }
+        }
+    }
+
+    /// A value written with `${var:...}`: refused in a secret field (the value would be
+    /// committed); with values files loaded, substituted and checked as if written so.
+    fn check_value_reference(
+        &mut self,
+        node: &Node,
+        text: &str,
+        spec: &FieldSpec,
+        pointer: &str,
+    ) -> Option<Value> {
+        let field = display_path(pointer);
+        if spec.secret {
+            let message = format!(
+                "field `{field}` is a secret: ${{var:...}} values are committed in git, use ${{env:NAME}}"
+            );
+            let hint = secret_hint(self.scope, &field);
+            self.error(node.location, message, Some(hint));
+            return None;
+        }
+        let Some(values) = self.scope.values() else {
+            return Some(Value::String(text.to_string()));
+        };
+        match values.substitute(text, Some(spec.kind)) {
+            Ok(value) => {
+                self.var_templates
+                    .insert(pointer.to_string(), text.to_string());
+                let substituted = Node::from_json(&value, node.location);
+                self.check_value(&substituted, spec, pointer)
+            }
+            Err(error) => {
+                let (message, hint) = substitute_message(&field, &error, values);
+                self.error(node.location, message, Some(hint));
+                // Kept as written, so the field is not also reported missing.
+                Some(Value::String(text.to_string()))
             }
         }
     }

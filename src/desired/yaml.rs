@@ -104,6 +104,17 @@ impl Node {
             .map(|(_, v)| v)
     }
 
+    /// A node of a JSON scalar (a substituted value), placed where it was referenced.
+    pub fn from_json(value: &Value, location: Location) -> Node {
+        let value = match value {
+            Value::Bool(b) => NodeValue::Bool(*b),
+            Value::Number(n) => NodeValue::Number(n.clone()),
+            Value::String(s) => NodeValue::String(s.clone()),
+            _ => NodeValue::Null,
+        };
+        Node { value, location }
+    }
+
     /// Plain JSON (last duplicate key wins; the validator reports duplicates).
     pub fn to_json(&self) -> Value {
         match &self.value {

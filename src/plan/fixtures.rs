@@ -28,6 +28,7 @@ pub(crate) fn wanted(kind: &str, name: &str, body: Value) -> SelectedConnection 
                 line: 7,
                 column: 5,
             },
+            var_templates: Default::default(),
         },
     }
 }

@@ -484,6 +484,7 @@ mod tests {
         let options = LoadOptions {
             paths: vec![file.display().to_string()],
             allow_literal_secrets: false,
+            values_files: None,
         };
         crate::desired::load(&options).unwrap().state
     }

@@ -48,6 +48,7 @@ pub fn load(path: &Path) -> DesiredState {
     let options = LoadOptions {
         paths: vec![path.display().to_string()],
         allow_literal_secrets: false,
+        values_files: None,
     };
     desired::load(&options)
         .unwrap_or_else(|d| panic!("{} does not load: {d:#?}", path.display()))

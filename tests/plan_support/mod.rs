@@ -49,6 +49,7 @@ fn options(dir: &Path) -> LoadOptions {
     LoadOptions {
         paths: vec![dir.display().to_string()],
         allow_literal_secrets: false,
+        values_files: None,
     }
 }
 

@@ -1,0 +1,222 @@
+//! Environments (DESIGN.md 1.2): one set of files, a values file per environment, two
+//! sandboxes. `${var:...}` values are shown in plans; `${env:...}` values never are.
+
+mod plan_support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use plan_support::{Server, output, serve};
+
+const FILES: &str = "apiVersion: apinizer-gitops/v1
+project: Shop
+connections:
+  - type: email
+    name: mail
+    host: smtp.${var:DOMAIN}
+    port: ${var:SMTP_PORT}
+    auth: true
+    username: alerts
+    password: ${env:SHOP_SMTP_PASSWORD}
+    from: noreply@${var:DOMAIN}
+";
+
+const PRODUCTION: &str = "apiVersion: apinizer-gitops/v1
+environment: production
+values:
+  DOMAIN: prod.example.com
+  SMTP_PORT: 587
+";
+
+const STAGING: &str = "apiVersion: apinizer-gitops/v1
+environment: staging
+values:
+  DOMAIN: staging.example.com
+  SMTP_PORT: \"2525\"
+";
+
+const CANARY: &str = "canary-env-secret-9f1";
+
+fn workspace() -> tempfile::TempDir {
+    let dir = plan_support::files(&[("shop.yaml", FILES)]);
+    std::fs::create_dir_all(dir.path().join("env")).unwrap();
+    std::fs::write(dir.path().join("env/production.yaml"), PRODUCTION).unwrap();
+    std::fs::write(dir.path().join("env/staging.yaml"), STAGING).unwrap();
+    dir
+}
+
+fn env() -> BTreeMap<String, String> {
+    BTreeMap::from([("SHOP_SMTP_PASSWORD".to_string(), CANARY.to_string())])
+}
+
+fn run(server: &Server, dir: &Path, args: &[&str], code: i32) -> String {
+    let (stdout, stderr) = server.run(dir, &env(), args, code);
+    assert!(
+        !stdout.contains(CANARY) && !stderr.contains(CANARY),
+        "{stdout}{stderr}"
+    );
+    stdout
+}
+
+#[test]
+fn one_set_of_files_plans_applies_and_drifts_per_environment() {
+    let dir = workspace();
+    let production = serve(vec![], &["Shop"]);
+    let staging = serve(vec![], &["Shop"]);
+    for (server, values, host, port) in [
+        (
+            &production,
+            "env/production.yaml",
+            "smtp.prod.example.com",
+            587,
+        ),
+        (
+            &staging,
+            "env/staging.yaml",
+            "smtp.staging.example.com",
+            2525,
+        ),
+    ] {
+        let plan = run(
+            server,
+            dir.path(),
+            &["plan", "--values", values, "--detailed-exitcode"],
+            2,
+        );
+        assert!(plan.contains(host), "{plan}");
+        assert!(plan.contains(&port.to_string()), "{plan}");
+        run(
+            server,
+            dir.path(),
+            &["apply", "--values", values, "--auto-approve"],
+            0,
+        );
+        let stored = server.get("Shop", "mail");
+        assert_eq!(stored.fields["host"], host);
+        assert_eq!(stored.fields["port"], port);
+        run(server, dir.path(), &["drift", "--values", values], 0);
+    }
+    // Staging's values against production's server: the values are the change.
+    let crossed = run(
+        &production,
+        dir.path(),
+        &[
+            "plan",
+            "--values",
+            "env/staging.yaml",
+            "--detailed-exitcode",
+        ],
+        2,
+    );
+    assert!(crossed.contains("smtp.staging.example.com"), "{crossed}");
+    assert!(crossed.contains("smtp.prod.example.com"), "{crossed}");
+    // The environment variable, later files win.
+    let mut cmd = production.cli(dir.path(), &env(), &["drift"]);
+    cmd.env(
+        "APINIZER_GITOPS_VALUES",
+        "env/staging.yaml,env/production.yaml",
+    );
+    cmd.assert().code(0);
+}
+
+#[test]
+fn missing_values_are_all_listed_with_the_files_read_before_any_request() {
+    let dir = workspace();
+    std::fs::write(
+        dir.path().join("env/empty.yaml"),
+        "apiVersion: apinizer-gitops/v1\nenvironment: empty\nvalues: {}\n",
+    )
+    .unwrap();
+    let server = serve(vec![], &["Shop"]);
+    let before = server.requests();
+    let stdout = run(
+        &server,
+        dir.path(),
+        &["plan", "--values", "env/empty.yaml"],
+        1,
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+    let (_, stderr) = server.run(
+        dir.path(),
+        &env(),
+        &["plan", "--values", "env/empty.yaml"],
+        1,
+    );
+    assert!(stderr.contains("shop.yaml:6:11"), "{stderr}");
+    assert!(stderr.contains("not defined: `DOMAIN`"), "{stderr}");
+    assert!(stderr.contains("not defined: `SMTP_PORT`"), "{stderr}");
+    assert!(
+        stderr.contains("values files read: env/empty.yaml"),
+        "{stderr}"
+    );
+    let (_, stderr) = server.run(dir.path(), &env(), &["plan"], 1);
+    assert!(stderr.contains("no values file was given"), "{stderr}");
+    assert_eq!(server.requests(), before);
+}
+
+#[test]
+fn validate_checks_each_environment_and_names_it() {
+    let dir = workspace();
+    std::fs::write(
+        dir.path().join("env/broken.yaml"),
+        "apiVersion: apinizer-gitops/v1\nenvironment: broken\nvalues:\n  DOMAIN: d\n  SMTP_PORT: many\n",
+    )
+    .unwrap();
+    let validate = |args: &[&str], code: i32| {
+        let assert = Server::offline_cli(dir.path(), args).assert().code(code);
+        output(&assert).0
+    };
+    validate(&["validate"], 0);
+    validate(&["validate", "--values", "env/production.yaml"], 0);
+    let each = validate(&["validate", "--values-each", "env/*.yaml"], 1);
+    assert!(
+        each.contains("environment broken: `port` takes ${var:SMTP_PORT}, whose value \"many\""),
+        "{each}"
+    );
+    assert!(!each.contains("environment production"), "{each}");
+    assert!(!each.contains("environment staging"), "{each}");
+}
+
+#[test]
+fn secret_fields_may_not_take_values() {
+    let dir = workspace();
+    let text = FILES.replace("${env:SHOP_SMTP_PASSWORD}", "${var:DOMAIN}");
+    std::fs::write(dir.path().join("connections/shop.yaml"), text).unwrap();
+    for args in [
+        &["validate"][..],
+        &["validate", "--values", "env/production.yaml"][..],
+    ] {
+        let assert = Server::offline_cli(dir.path(), args).assert().code(1);
+        let stdout = output(&assert).0;
+        assert!(
+            stdout.contains("shop.yaml:10:15: error: connection `mail`: field `password` is a secret: ${var:...} values are committed in git"),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_values_file_cannot_name_a_server_or_credentials() {
+    let dir = workspace();
+    std::fs::write(
+        dir.path().join("env/evil.yaml"),
+        "apiVersion: apinizer-gitops/v1\nserver: http://127.0.0.1:9\nvalues:\n  DOMAIN: d\n  DOMAIN: e\n  SMTP_PORT: 1\n",
+    )
+    .unwrap();
+    let assert = Server::offline_cli(dir.path(), &["validate", "--values", "env/evil.yaml"])
+        .assert()
+        .code(1);
+    let stdout = output(&assert).0;
+    assert!(
+        stdout.contains("env/evil.yaml:2:1: error: unknown key `server`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("cannot name a server or credentials"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("env/evil.yaml:5:3: error: duplicate key `DOMAIN`"),
+        "{stdout}"
+    );
+}
