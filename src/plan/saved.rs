@@ -552,4 +552,21 @@ mod tests {
         let done = standing(rename, None, Some(&wanted), Some(&wanted));
         assert_eq!(done.unwrap(), Standing::InEffect);
     }
+
+    #[test]
+    fn a_replace_interrupted_after_its_delete_still_has_its_create_to_do() {
+        let plan = plan_without_literals();
+        let replace = plan
+            .changes
+            .iter()
+            .find(|c| c.action == Action::Replace)
+            .unwrap();
+        let wanted = replace.desired.clone().unwrap();
+        assert_eq!(
+            standing(replace, None, None, Some(&wanted)).unwrap(),
+            Standing::Pending
+        );
+        let replaced = standing(replace, Some(&wanted), Some(&wanted), Some(&wanted));
+        assert_eq!(replaced.unwrap(), Standing::InEffect);
+    }
 }
