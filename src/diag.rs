@@ -175,6 +175,11 @@ pub fn json_report(errors: &[Diagnostic], warnings: &[Diagnostic]) -> Value {
     })
 }
 
+/// `1 connection`, `2 connections`: a count with its noun in the right number.
+pub fn counted(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
 /// The candidate closest to a misspelt input, for "did you mean" hints: an equal name
 /// ignoring case, `-` and `_` first, then the most similar one above a threshold.
 pub fn did_you_mean<'a>(

@@ -421,9 +421,17 @@ fn is_true_or_reference(field: &str, object: &ObjectSpec) -> Value {
     json!({"properties": {field: {"anyOf": accepted}}, "required": [field]})
 }
 
-/// The JSON Schema of the plan report (`plan --format json`), pretty-printed.
+/// The JSON Schema of the plan report (`plan`, `drift` and `apply --format json`; apply's
+/// adds what it did under `apply`).
+pub fn plan_schema() -> Value {
+    let mut schema = crate::render::json::plan_schema();
+    schema["properties"]["apply"] = crate::apply::report::schema();
+    schema
+}
+
+/// [`plan_schema`], pretty-printed.
 pub fn plan_schema_text() -> String {
-    serde_json::to_string_pretty(&crate::render::json::plan_schema()).expect("a schema serialises")
+    serde_json::to_string_pretty(&plan_schema()).expect("a schema serialises")
 }
 
 #[cfg(test)]

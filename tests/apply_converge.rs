@@ -173,7 +173,7 @@ fn apply_with_a_missing_variable_lists_every_name_and_writes_nothing() {
 }
 
 #[test]
-fn apply_with_json_format_prints_the_plan_and_the_report_as_json_documents() {
+fn apply_with_json_format_prints_one_document_holding_the_plan_and_the_report() {
     let server = Server::with_example_projects();
     let output = server
         .command_with_example_env()
@@ -183,13 +183,24 @@ fn apply_with_json_format_prints_the_plan_and_the_report_as_json_documents() {
         .unwrap();
     assert!(output.status.success());
     let stdout = apply_support::text(&output.stdout);
-    let documents: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .unwrap_or_else(|e| panic!("stdout is not a JSON stream ({e}):\n{stdout}"));
-    assert_eq!(documents.len(), 2, "{stdout}");
-    assert_eq!(documents[1]["summary"]["created"], 14);
-    assert_eq!(documents[1]["changes"][0]["deployment"]["success"], true);
+    let document: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{stdout}"));
+    assert_eq!(document["command"], "apply");
+    assert_eq!(document["summary"]["create"], 14);
+    assert_eq!(document["changes"][0]["action"], "create");
+    assert_eq!(document["apply"]["summary"]["created"], 14);
+    assert_eq!(
+        document["apply"]["changes"][0]["deployment"]["success"],
+        true
+    );
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/plan.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
     let stderr = apply_support::text(&output.stderr);
     assert!(
         stderr.contains("created Payments/email/alerts-smtp"),

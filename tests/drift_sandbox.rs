@@ -73,7 +73,7 @@ fn drift_on_invalid_files_exits_1() {
     assert_eq!(stdout, "");
     assert!(stderr.contains("bad.yaml:5:"), "{stderr}");
     assert!(
-        stderr.contains("error(s) in the desired-state files"),
+        stderr.contains(" in the desired-state files") && !stderr.contains("error(s)"),
         "{stderr}"
     );
 }

@@ -496,3 +496,51 @@ fn request_paths_are_the_documented_template_with_percent_encoded_names() {
         ["POST /apiops/projects/Zahlungen-%C3%96/connections/a.b~c_%C3%96%3A1/"]
     );
 }
+
+#[test]
+fn a_failed_change_is_repeated_after_the_summary_and_skipped_ones_are_counted() {
+    let post = "POST /apiops/projects/Payments/connections/a/".to_string();
+    let body = r#"{"error":"internal_error","error_description":"disk full"}"#.to_string();
+    let server = hostile_with(vec![(post, 500, body)]);
+    let dir = desired(
+        "project: Payments\nconnections:\n  - {type: email, name: a, host: h}\n  - {type: email, name: b, host: h}\n  - {type: email, name: c, host: h}\n",
+    );
+    let args = [
+        "apply",
+        "--auto-approve",
+        "--parallelism",
+        "1",
+        "--retries",
+        "0",
+        "-f",
+        ".",
+    ];
+    let (stdout, _) = server.run(dir.path(), &args, 1);
+    let tail: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("failed to create"))
+        .collect();
+    assert!(!stdout.contains("not started:"), "{stdout}");
+    assert_eq!(tail.len(), 5, "{stdout}");
+    assert!(tail[0].starts_with("failed to create Payments/email/a: "));
+    assert!(tail[0].contains("disk full"), "{stdout}");
+    assert_eq!(
+        tail[1],
+        "2 changes not started after the first failure (--continue-on-error keeps going)."
+    );
+    assert_eq!(
+        tail[2],
+        "Apply complete: 0 created, 0 updated, 0 renamed, 0 replaced, 0 deleted, 1 failed."
+    );
+    assert_eq!(tail[3], "1 change failed:");
+    assert_eq!(tail[4], format!("  {}", tail[0]));
+
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let (stdout, _) = server.run(dir.path(), &json_args, 1);
+    let document: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(document["command"], "apply");
+    assert_eq!(document["summary"]["create"], 3);
+    assert_eq!(document["apply"]["summary"]["failed"], 1);
+    assert_eq!(document["apply"]["summary"]["not_started"], 2);
+}

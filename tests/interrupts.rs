@@ -154,8 +154,13 @@ fn sigint_during_apply_reports_every_change_as_the_sandbox_stored_it() {
         "every change is reported"
     );
     assert!(created.is_disjoint(&not_started));
+    let noun = if not_started.len() == 1 {
+        "change"
+    } else {
+        "changes"
+    };
     assert!(seen.contains(&format!(
-        "Interrupted by SIGINT: {} change(s) not started, 0 interrupted; re-run apply to converge.",
+        "Interrupted by SIGINT: {} {noun} not started, 0 interrupted; re-run apply to converge.",
         not_started.len()
     )));
     assert_eq!(
@@ -315,7 +320,7 @@ fn a_change_still_in_flight_after_the_timeout_grace_is_reported_interrupted() {
         "{printed:#?}"
     );
     assert!(printed.contains(
-        &"Interrupted by SIGINT: 0 change(s) not started, 1 interrupted; re-run apply to converge."
+        &"Interrupted by SIGINT: 0 changes not started, 1 interrupted; re-run apply to converge."
             .to_string()
     ));
     assert_eq!(

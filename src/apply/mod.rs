@@ -247,7 +247,12 @@ impl Executor<'_> {
             .ok_or_else(|| "the plan holds no desired connection for this change".to_string())?;
         let resolved =
             resolve_connection(template, self.env).map_err(|MissingVariables(names)| {
-                format!("missing environment variable(s): {}", names.join(", "))
+                let noun = if names.len() == 1 {
+                    "variable"
+                } else {
+                    "variables"
+                };
+                format!("missing environment {noun}: {}", names.join(", "))
             })?;
         Ok(body::complete(resolved, current, &change.ignore_fields))
     }

@@ -6,7 +6,11 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use crate::api::DeploymentResult;
+use crate::diag::counted;
 use crate::plan::{Action, Change};
+
+const RED: &str = "\x1b[31m";
+const RESET: &str = "\x1b[0m";
 
 /// How one change ended.
 #[derive(Debug, Clone)]
@@ -79,6 +83,22 @@ impl ChangeReport {
             Outcome::Done { deployment, .. } => !deployment.success,
             Outcome::Failed { .. } => true,
             Outcome::NotStarted | Outcome::Interrupted { .. } => false,
+        }
+    }
+
+    /// Whether it was skipped after an earlier failure: such changes are counted, not
+    /// listed, in text, so the failure stands out (changes an interrupt kept from starting
+    /// are still listed: every change of an interrupted run is reported).
+    pub fn skipped_after_failure(&self) -> bool {
+        matches!(self.outcome, Outcome::NotStarted)
+    }
+
+    /// The report line, red when it failed and colour is on.
+    pub fn painted_line(&self, colour: bool) -> String {
+        if colour && self.failed() {
+            format!("{RED}{}{RESET}", self.line())
+        } else {
+            self.line()
         }
     }
 
@@ -200,27 +220,45 @@ impl ApplyReport {
 }
 
 /// Writes the report: every change line when `with_lines` (a terminal showed a progress
-/// bar instead), then the summary, and a hint when changes were skipped.
-pub fn render(report: &ApplyReport, with_lines: bool, out: &mut dyn Write) -> io::Result<()> {
+/// bar instead) except those skipped after a failure, which one line counts; the summary; then
+/// every failure again, so none is lost among the other lines. Failures red when `colour`.
+pub fn render(
+    report: &ApplyReport,
+    with_lines: bool,
+    colour: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     if with_lines {
-        for change in &report.changes {
-            writeln!(out, "{}", change.line())?;
+        for change in report.changes.iter().filter(|c| !c.skipped_after_failure()) {
+            writeln!(out, "{}", change.painted_line(colour))?;
         }
     }
-    let skipped = report.not_started();
+    let skipped = counted(report.not_started(), "change", "changes");
     if let Some(signal) = report.interrupted_by {
         writeln!(
             out,
-            "Interrupted by {signal}: {skipped} change(s) not started, {} interrupted; re-run apply to converge.",
+            "Interrupted by {signal}: {skipped} not started, {} interrupted; re-run apply to converge.",
             report.interrupted()
         )?;
-    } else if skipped > 0 {
+    } else if report.not_started() > 0 {
         writeln!(
             out,
-            "{skipped} change(s) not started after the first failure (--continue-on-error keeps going)."
+            "{skipped} not started after the first failure (--continue-on-error keeps going)."
         )?;
     }
-    writeln!(out, "{}", report.summary())
+    writeln!(out, "{}", report.summary())?;
+    let failed: Vec<&ChangeReport> = report.changes.iter().filter(|c| c.failed()).collect();
+    if !failed.is_empty() {
+        writeln!(
+            out,
+            "{} failed:",
+            counted(failed.len(), "change", "changes")
+        )?;
+        for change in failed {
+            writeln!(out, "  {}", change.painted_line(colour))?;
+        }
+    }
+    Ok(())
 }
 
 /// The report as one JSON document (`--format json`): every change with its outcome and
@@ -241,6 +279,60 @@ pub fn to_json(report: &ApplyReport) -> Value {
         },
         "interrupted_by": report.interrupted_by,
         "summary_line": report.summary(),
+    })
+}
+
+/// The JSON Schema of [`to_json`]'s document (`apply` in `apply --format json`).
+pub fn schema() -> Value {
+    let count = json!({"type": "integer", "minimum": 0});
+    let text = json!({"type": "string"});
+    let environment = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["environment", "success", "message"],
+        "properties": {"environment": text, "success": {"type": "boolean"}, "message": text}
+    });
+    let deployment = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["success", "environments"],
+        "properties": {"success": {"type": "boolean"}, "environments": {"type": "array", "items": environment}}
+    });
+    let change = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["project", "type", "name", "action", "failed", "line", "outcome"],
+        "properties": {
+            "project": text, "type": text, "name": text,
+            "action": {"enum": ["rename", "create", "update", "replace", "delete"]},
+            "failed": {"type": "boolean", "description": "The request or the deployment failed."},
+            "line": {"type": "string", "description": "The change's line as text output shows it."},
+            "previous": {"type": "string", "description": "The old name (rename) or old type (replace)."},
+            "outcome": {"enum": ["done", "failed", "not_started", "interrupted"]},
+            "message": {"type": "string", "description": "Why it failed or stopped, or a note on a done change."},
+            "deployment": deployment
+        }
+    });
+    let summary = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["created", "updated", "renamed", "replaced", "deleted", "failed", "not_started", "interrupted"],
+        "properties": {
+            "created": count, "updated": count, "renamed": count, "replaced": count,
+            "deleted": count, "failed": count, "not_started": count, "interrupted": count
+        }
+    });
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "What apply did: every change of the plan with its outcome.",
+        "required": ["changes", "summary", "interrupted_by", "summary_line"],
+        "properties": {
+            "changes": {"type": "array", "items": change},
+            "summary": summary,
+            "interrupted_by": {"description": "The signal that stopped the run, if one did.", "oneOf": [{"type": "null"}, text]},
+            "summary_line": {"type": "string", "description": "`Apply complete: ...` as text output prints it."}
+        }
     })
 }
 
@@ -428,12 +520,28 @@ mod tests {
             ..ApplyReport::default()
         };
         let mut out = Vec::new();
-        render(&all, true, &mut out).unwrap();
+        render(&all, true, false, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("1 change(s) not started"));
-        assert!(text.ends_with(
-            "Apply complete: 0 created, 0 updated, 0 renamed, 0 replaced, 0 deleted, 1 failed.\n"
-        ));
+        assert_eq!(
+            text,
+            concat!(
+                "failed to delete Payments/email/alerts-smtp: HTTP 500\n",
+                "1 change not started after the first failure (--continue-on-error keeps going).\n",
+                "Apply complete: 0 created, 0 updated, 0 renamed, 0 replaced, 0 deleted, 1 failed.\n",
+                "1 change failed:\n",
+                "  failed to delete Payments/email/alerts-smtp: HTTP 500\n"
+            )
+        );
+        let mut out = Vec::new();
+        render(&all, false, true, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.ends_with(
+                "1 failed.\n1 change failed:\n  \x1b[31mfailed to delete Payments/email/alerts-smtp: HTTP 500\x1b[0m\n"
+            ),
+            "{text:?}"
+        );
+        assert!(!text.contains("not started:"));
     }
 
     #[test]
@@ -482,11 +590,11 @@ mod tests {
         ));
         assert!(!all.succeeded());
         let mut out = Vec::new();
-        render(&all, false, &mut out).unwrap();
+        render(&all, false, false, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,
-            "Interrupted by SIGTERM: 1 change(s) not started, 1 interrupted; re-run apply to converge.\n\
+            "Interrupted by SIGTERM: 1 change not started, 1 interrupted; re-run apply to converge.\n\
              Apply complete: 1 created, 0 updated, 0 renamed, 0 replaced, 0 deleted, 0 failed.\n"
         );
         let doc = to_json(&all);

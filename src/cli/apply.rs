@@ -13,22 +13,28 @@ use super::server::client_config;
 use super::{ApplyArgs, EXIT_ERROR, LogArgs, OutputFormat};
 use crate::api::Client;
 use crate::apply::{self, ApplyOptions, ApplyReport, ChangeReport};
+use crate::plan::Action;
 use crate::plan::{self, Plan, PlanError, SavedPlan};
 use crate::refs::{Env, MissingVariables};
 use crate::render::Wording;
+use crate::render::{Context, counted};
 
 /// Where the command runs: progress bar or plain lines, and whether a person can answer.
 #[derive(Debug, Clone, Copy)]
 struct Console {
     stdout_is_terminal: bool,
     stdin_is_terminal: bool,
+    /// Failures in red.
+    colour: bool,
 }
 
 /// Runs `apply`; returns the exit code (0 every change done, 1 otherwise).
 pub fn run(args: &ApplyArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
+    let stdout_is_terminal = std::io::stdout().is_terminal();
     let console = Console {
-        stdout_is_terminal: std::io::stdout().is_terminal(),
+        stdout_is_terminal,
         stdin_is_terminal: std::io::stdin().is_terminal(),
+        colour: super::logging::colour_enabled(log.no_color, stdout_is_terminal),
     };
     let result = match &args.plan_file {
         Some(path) => apply_saved(args, path, log, env, out, console),
@@ -61,12 +67,18 @@ fn plan_and_apply(
         return Ok(EXIT_ERROR);
     };
     let context = report_context(Wording::Plan, Some(&args.target), log);
-    print_report(&computed.plan, args.format, &context, out);
+    show_plan(&computed.plan, args.format, &context, out);
     if !computed.plan.has_changes() {
-        return finish(&ApplyReport::default(), args.format, out, console);
+        return finish(
+            &computed.plan,
+            &ApplyReport::default(),
+            args.format,
+            out,
+            console,
+        );
     }
     if !args.auto_approve {
-        confirm(&mut std::io::stdin().lock(), out)?;
+        confirm_on_terminal(&computed.plan, args.format, &context, out)?;
     }
     let execution = execute_plan(&computed.plan, &computed.client, env, args, out, console);
     runtime.block_on(execution)
@@ -109,7 +121,7 @@ fn apply_saved(
         );
         return Ok(0);
     }
-    print_report(
+    show_plan(
         &plan,
         args.format,
         &report_context(Wording::Plan, None, log),
@@ -145,12 +157,62 @@ fn check_tool_version(saved: &SavedPlan) -> Result<(), String> {
     ))
 }
 
-/// Asks for confirmation; only `yes` goes on.
-fn confirm(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {
-    let _ = write!(
-        out,
-        "\nDo you want to perform these actions? Only 'yes' will be accepted: "
-    );
+/// Prints the plan before applying it; with `--format json` the plan goes into the one
+/// document printed at the end instead.
+fn show_plan(plan: &Plan, format: OutputFormat, context: &Context, out: &mut dyn Write) {
+    if format != OutputFormat::Json {
+        print_report(plan, format, context, out);
+    }
+}
+
+/// Asks the person at the terminal; with `--format json` (stdout kept for the document)
+/// the plan as text and the question go to stderr.
+fn confirm_on_terminal(
+    plan: &Plan,
+    format: OutputFormat,
+    context: &Context,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let mut stderr = std::io::stderr();
+    let asked: &mut dyn Write = if format == OutputFormat::Json {
+        print_report(plan, OutputFormat::Text, context, &mut stderr);
+        &mut stderr
+    } else {
+        out
+    };
+    confirm(&mut std::io::stdin().lock(), asked, &question(plan))
+}
+
+/// `Apply 1 create, 2 updates and 1 delete to https://apinizer.example.com?` then the
+/// question only `yes` answers.
+fn question(plan: &Plan) -> String {
+    let words = [
+        (Action::Rename, "rename", "renames"),
+        (Action::Create, "create", "creates"),
+        (Action::Update, "update", "updates"),
+        (Action::Replace, "replace", "replaces"),
+        (Action::Delete, "delete", "deletes"),
+    ];
+    let parts: Vec<String> = words
+        .iter()
+        .map(|(action, one, many)| (plan.count(*action), one, many))
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| counted(n, one, many))
+        .collect();
+    let list = match parts.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => "no change".to_string(),
+    };
+    format!(
+        "\nApply {list} to {}?\nDo you want to perform these actions? Only 'yes' will be accepted: ",
+        plan.server
+    )
+}
+
+/// Asks `question`; only `yes` goes on.
+fn confirm(input: &mut dyn BufRead, out: &mut dyn Write, question: &str) -> Result<(), String> {
+    let _ = write!(out, "{question}");
     let _ = out.flush();
     let mut answer = String::new();
     input
@@ -179,6 +241,7 @@ async fn execute_plan(
     };
     let (_graceful, interrupt) = super::interrupt::graceful();
     let json = args.format == OutputFormat::Json;
+    let colour = console.colour;
     let report = if console.stdout_is_terminal {
         let bar = progress_bar(plan.changes.len());
         let mut tick = |done: &ChangeReport| {
@@ -192,28 +255,34 @@ async fn execute_plan(
         // With JSON on stdout, the live lines go to stderr so stdout stays parseable.
         let mut stderr = std::io::stderr();
         let live: &mut dyn Write = if json { &mut stderr } else { &mut *out };
+        // Changes not started are counted at the end, not listed.
         let mut line = |done: &ChangeReport| {
-            let _ = writeln!(live, "{}", done.line());
+            if !done.skipped_after_failure() {
+                let _ = writeln!(live, "{}", done.painted_line(colour));
+            }
         };
         apply::execute(plan, client, env, options, &interrupt, &mut line).await
     };
-    finish(&report, args.format, out, console)
+    finish(plan, &report, args.format, out, console)
 }
 
-/// The report: a JSON document for `--format json`; otherwise every line again after a
-/// progress bar, then the summary line. Exits 130 after an interrupt.
+/// The report: for `--format json` one document, the plan's report (`command: apply`)
+/// with what was done under `apply`; otherwise every line again after a progress bar, then
+/// the summary line and the failures. Exits 130 after an interrupt.
 fn finish(
+    plan: &Plan,
     report: &ApplyReport,
     format: OutputFormat,
     out: &mut dyn Write,
     console: Console,
 ) -> Result<u8, String> {
     let written = if format == OutputFormat::Json {
-        let text = serde_json::to_string_pretty(&apply::report::to_json(report))
-            .expect("a JSON value serialises");
+        let mut document = crate::render::json::report(plan, "apply");
+        document["apply"] = apply::report::to_json(report);
+        let text = serde_json::to_string_pretty(&document).expect("a JSON value serialises");
         writeln!(out, "{text}")
     } else {
-        apply::report::render(report, console.stdout_is_terminal, out)
+        apply::report::render(report, console.stdout_is_terminal, console.colour, out)
     };
     written.map_err(|e| format!("cannot write the report: {e}"))?;
     if report.interrupted_by.is_some() {
@@ -222,9 +291,12 @@ fn finish(
     Ok(report.exit_code())
 }
 
+/// The bar: how far, how long so far, how long still to go, the last change.
+const PROGRESS_TEMPLATE: &str = "{bar:30} {pos}/{len} {elapsed} elapsed, ETA {eta} {wide_msg}";
+
 fn progress_bar(len: usize) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
+    if let Ok(style) = ProgressStyle::with_template(PROGRESS_TEMPLATE) {
         bar.set_style(style);
     }
     bar
@@ -235,13 +307,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_question_names_the_server_and_the_counts() {
+        let mut plan = crate::plan::fixtures::every_action_plan();
+        assert_eq!(
+            question(&plan),
+            "\nApply 1 rename, 1 create, 2 updates, 1 replace and 1 delete to http://s?\nDo you want to perform these actions? Only 'yes' will be accepted: "
+        );
+        plan.changes.retain(|c| c.action == Action::Create);
+        assert!(question(&plan).starts_with("\nApply 1 create to http://s?\n"));
+    }
+
+    #[test]
+    fn the_progress_bar_shows_elapsed_time_and_eta() {
+        assert!(ProgressStyle::with_template(PROGRESS_TEMPLATE).is_ok());
+        assert!(PROGRESS_TEMPLATE.contains("{elapsed}") && PROGRESS_TEMPLATE.contains("{eta}"));
+    }
+
+    #[test]
     fn only_yes_confirms() {
         let mut out = Vec::new();
-        assert!(confirm(&mut "yes\n".as_bytes(), &mut out).is_ok());
-        let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("Only 'yes' will be accepted"));
+        assert!(confirm(&mut "yes\n".as_bytes(), &mut out, "Sure? ").is_ok());
+        assert_eq!(String::from_utf8(out).unwrap(), "Sure? ");
         for answer in ["y\n", "YES please\n", "\n", ""] {
-            let err = confirm(&mut answer.as_bytes(), &mut Vec::new()).unwrap_err();
+            let err = confirm(&mut answer.as_bytes(), &mut Vec::new(), "?").unwrap_err();
             assert!(err.contains("cancelled"), "{answer:?}");
         }
     }

@@ -94,8 +94,13 @@ fn story(args: &QuickstartArgs, out: &mut dyn Write) -> Result<(), String> {
     heading(
         out,
         &format!(
-            "1. An empty Apinizer-compatible sandbox is running at {} with the project(s) {}",
+            "1. An empty Apinizer-compatible sandbox is running at {} with the {} {}",
             sandbox.url,
+            if projects.len() == 1 {
+                "project"
+            } else {
+                "projects"
+            },
             projects.join(", ")
         ),
     );
@@ -186,8 +191,8 @@ fn load(files: &[String]) -> Result<DesiredState, String> {
     match crate::desired::load(&options) {
         Ok(loaded) => Ok(loaded.state),
         Err(diagnostics) => Err(format!(
-            "the desired-state files are invalid ({} problem(s)); run `apinizer-gitops validate -f {}`",
-            diagnostics.len(),
+            "the desired-state files are invalid ({}); run `apinizer-gitops validate -f {}`",
+            crate::diag::counted(diagnostics.len(), "problem", "problems"),
             files.join(" -f ")
         )),
     }

@@ -115,7 +115,12 @@ pub fn write_files(
         let count = document.document["connections"]
             .as_array()
             .map_or(0, Vec::len);
-        let _ = writeln!(out, "Wrote {} ({count} connections)", path.display());
+        let _ = writeln!(
+            out,
+            "Wrote {} ({})",
+            path.display(),
+            crate::diag::counted(count, "connection", "connections")
+        );
         variables.extend(document.variables.iter().cloned());
     }
     crate::schema::write_connections_schema(&schema).map_err(write_error(&schema))?;

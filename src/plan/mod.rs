@@ -210,7 +210,7 @@ impl Plan {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// The desired-state files are invalid.
-    #[error("{} error(s) in the desired-state files", count_errors(.0))]
+    #[error("{} in the desired-state files", crate::diag::counted(count_errors(.0), "error", "errors"))]
     Invalid(Vec<Diagnostic>),
     /// Variables referenced by the selected connections are not set.
     #[error(

@@ -179,13 +179,16 @@ pub fn plan_schema() -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://apinizer-gitops.dev/schemas/plan.schema.json",
         "title": "apinizer-gitops plan report",
-        "description": "Output of `apinizer-gitops plan --format json` and `drift --format json`.",
+        "description": "Output of `apinizer-gitops plan --format json`, `drift --format json` and `apply --format json` (one document: the plan, and under `apply` what was done).",
+        "if": {"properties": {"command": {"const": "apply"}}},
+        "then": {"required": ["apply"]},
+        "else": {"not": {"required": ["apply"]}},
         "type": "object",
         "additionalProperties": false,
         "required": ["format_version", "command", "server", "changes_present", "summary", "changes", "unmanaged", "notes"],
         "properties": {
             "format_version": {"const": REPORT_FORMAT_VERSION, "description": "Version of this report format."},
-            "command": {"enum": ["plan", "drift"], "description": "The command that printed the report."},
+            "command": {"enum": ["plan", "drift", "apply"], "description": "The command that printed the report; apply's also holds `apply`, what it did."},
             "server": {"type": "string", "description": "The Apinizer Manager URL the plan was made against."},
             "changes_present": {"type": "boolean", "description": "Whether apply would change anything (drift detected)."},
             "summary": {

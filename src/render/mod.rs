@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::plan::{Action, Change, Note, NoteKind, Plan};
 
-pub use crate::diag::printable;
+pub use crate::diag::{counted, printable};
 
 pub use view::{Side, connection_diff, current_side, desired_side};
 
@@ -69,11 +69,6 @@ pub struct Origin {
     pub selection: Vec<String>,
     /// The environment the run is for, when there is one.
     pub environment: Option<String>,
-}
-
-/// `1 connection`, `2 connections`: a count with its noun in the right number.
-pub fn counted(n: usize, singular: &str, plural: &str) -> String {
-    format!("{n} {}", if n == 1 { singular } else { plural })
 }
 
 /// `+ create`, `~ update`, `> rename`, `-/+ replace`, `- delete`.
