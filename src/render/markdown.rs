@@ -91,19 +91,18 @@ fn parts(plan: &Plan) -> Parts {
             String::new()
         };
         Piece::new(format!(
-            "- `{}` `{}`{warning}\n",
-            action_symbol(change.action),
-            change_target(change)
+            "- {} {}{warning}\n",
+            code_span(action_symbol(change.action)),
+            code_span(&change_target(change))
         ))
     });
     let diffs = plan.changes.iter().map(|change| {
         let source = source_text(change)
-            .map(|s| format!("\n`{s}`\n"))
+            .map(|s| format!("\n{}\n", code_span(&s)))
             .unwrap_or_default();
-        Piece::new(format!(
-            "{source}\n```diff\n{}```\n\n",
-            connection_diff(change)
-        ))
+        let diff = connection_diff(change);
+        let fence = backtick_fence(&diff, 3);
+        Piece::new(format!("{source}\n{fence}diff\n{diff}{fence}\n\n"))
     });
     let notes = plan
         .notes
@@ -112,13 +111,32 @@ fn parts(plan: &Plan) -> Parts {
     let unmanaged = plan
         .unmanaged
         .iter()
-        .map(|u| Piece::new(format!("- `{}`\n", u.text())));
+        .map(|u| Piece::new(format!("- {}\n", code_span(&u.text()))));
     Parts {
         lines: lines.collect(),
         diffs: diffs.collect(),
         notes: notes.collect(),
         unmanaged: unmanaged.collect(),
     }
+}
+
+/// A run of backticks longer than any in `text` and at least `min` long: a code span or
+/// fence delimited by it cannot be ended early by the text (CommonMark), so a server value
+/// holding "```" cannot close a diff block and inject markdown into the comment.
+fn backtick_fence(text: &str, min: usize) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(min.max(longest + 1))
+}
+
+/// `text` as an inline code span that no backtick in it can end.
+fn code_span(text: &str) -> String {
+    let fence = backtick_fence(text, 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
 }
 
 /// Keeps pieces in priority order while they fit: every change line that fits, then
@@ -285,6 +303,33 @@ fn project_section(plan: &Plan, project: &str, parts: &Parts, kept: &Kept) -> St
 mod tests {
     use super::*;
     use crate::plan::fixtures::every_action_plan;
+
+    #[test]
+    fn backticks_in_names_and_values_cannot_end_a_code_span_or_a_diff_block() {
+        use crate::plan::fixtures::{conn, plan_of, project, wanted};
+        use serde_json::json;
+        let script = "x\n```\n# Approved\n![t](http://127.0.0.1/t)\n";
+        let plan = plan_of(
+            project(
+                false,
+                vec![wanted(
+                    "email",
+                    "m",
+                    json!({"host": "h", "description": script}),
+                )],
+            ),
+            vec![
+                conn("email", "m", json!({"host": "old", "description": script})),
+                conn("email", "a`b", json!({"host": "h"})),
+            ],
+        );
+        let text = render(&plan, &Context::default());
+        assert!(text.contains("\n````diff\n"), "{text}");
+        assert_eq!(text.matches("\n````\n").count(), 1, "{text}");
+        assert!(text.contains("- ``P/email/a`b``\n"), "{text}");
+        assert_eq!(code_span("`x"), "`` `x ``");
+        assert_eq!(code_span("plain"), "`plain`");
+    }
 
     #[test]
     fn a_plan_without_changes_has_the_table_and_no_details() {
