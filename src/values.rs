@@ -100,6 +100,39 @@ impl Values {
         self.template_text(&segments).map(Value::String)
     }
 
+    /// Refuses values that differ from those a saved plan was made with (`saved`; `None`:
+    /// no values), naming the environments and the differing names.
+    pub fn check_agrees(&self, saved: Option<&Values>) -> Result<(), String> {
+        let empty = Values::default();
+        let saved = saved.unwrap_or(&empty);
+        let mut differences = Vec::new();
+        if self.environment != saved.environment {
+            let name = |e: &Option<String>| e.clone().unwrap_or_else(|| "(none)".to_string());
+            differences.push(format!(
+                "environment {} (the plan's: {})",
+                name(&self.environment),
+                name(&saved.environment)
+            ));
+        }
+        let names: std::collections::BTreeSet<&String> =
+            self.values.keys().chain(saved.values.keys()).collect();
+        let differing: Vec<&str> = names
+            .into_iter()
+            .filter(|n| self.values.get(*n) != saved.values.get(*n))
+            .map(String::as_str)
+            .collect();
+        if !differing.is_empty() {
+            differences.push(format!("values of {}", differing.join(", ")));
+        }
+        if differences.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the --values files disagree with the plan file: {}; the plan holds the values it was made with, so apply it without --values, or make a new plan with these values",
+            differences.join("; ")
+        ))
+    }
+
     fn lookup(&self, name: &str) -> Result<&Value, SubstituteError> {
         self.values
             .get(name)
@@ -338,7 +371,9 @@ fn printable(text: &str) -> String {
     shown
 }
 
-fn is_environment_name(name: &str) -> bool {
+/// Whether an environment name is safe to print and use in a marker: letters, digits,
+/// `.`, `_`, `-`, at most 64.
+pub fn is_environment_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_ENVIRONMENT_LENGTH
         && name

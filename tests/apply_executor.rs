@@ -34,6 +34,7 @@ fn change(project: &str, action: Action, desired: Option<Connection>, name: &str
         ignore_fields: Vec::new(),
         source: None,
         fingerprint: None,
+        var_templates: Default::default(),
     }
 }
 

@@ -220,3 +220,145 @@ fn a_values_file_cannot_name_a_server_or_credentials() {
         "{stdout}"
     );
 }
+
+#[test]
+fn plans_show_var_values_with_their_source_and_name_the_environment() {
+    let dir = workspace();
+    let production = serve(vec![], &["Shop"]);
+    let staging = serve(vec![], &["Shop"]);
+    run(
+        &production,
+        dir.path(),
+        &["apply", "--values", "env/production.yaml", "--auto-approve"],
+        0,
+    );
+    let values = "env/staging.yaml";
+    let text = run(&production, dir.path(), &["plan", "--values", values], 0);
+    assert!(text.starts_with("Environment: staging\n\n"), "{text}");
+    assert!(text.contains("-host: smtp.prod.example.com\n"), "{text}");
+    assert!(
+        text.contains("+host: smtp.staging.example.com  # smtp.${var:DOMAIN}\n"),
+        "{text}"
+    );
+    assert!(text.contains("+port: 2525  # ${var:SMTP_PORT}\n"), "{text}");
+    assert!(!text.contains("withheld"), "{text}");
+
+    let json = run(
+        &production,
+        dir.path(),
+        &["plan", "--values", values, "--format", "json"],
+        0,
+    );
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["environment"], "staging");
+    let host = &report["changes"][0]["fields"][0];
+    assert_eq!(
+        (
+            &host["path"],
+            &host["before"],
+            &host["after"],
+            &host["after_template"]
+        ),
+        (
+            &serde_json::json!("/host"),
+            &serde_json::json!("smtp.prod.example.com"),
+            &serde_json::json!("smtp.staging.example.com"),
+            &serde_json::json!("smtp.${var:DOMAIN}")
+        )
+    );
+    assert_eq!(
+        report["changes"][0]["after"]["from"],
+        "noreply@staging.example.com"
+    );
+
+    // One sticky comment per environment: the markers differ, each names its environment.
+    let marker = |server: &Server, values: &str| {
+        let markdown = run(
+            server,
+            dir.path(),
+            &["plan", "--values", values, "--format", "markdown"],
+            0,
+        );
+        assert!(
+            markdown.contains(&format!("environment `{}`", &values[4..values.len() - 5])),
+            "{markdown}"
+        );
+        markdown.lines().next().unwrap().to_string()
+    };
+    let a = marker(&staging, "env/staging.yaml");
+    let b = marker(&production, "env/production.yaml");
+    assert!(
+        a.starts_with("<!-- apinizer-gitops plan ") && b.starts_with("<!-- apinizer-gitops plan ")
+    );
+    assert_ne!(a, b);
+}
+
+#[test]
+fn saved_plans_keep_their_values_and_refuse_disagreeing_ones() {
+    let dir = workspace();
+    let staging = serve(vec![], &["Shop"]);
+    run(
+        &staging,
+        dir.path(),
+        &[
+            "plan",
+            "--values",
+            "env/staging.yaml",
+            "--out",
+            "staging.plan",
+        ],
+        0,
+    );
+    let saved = std::fs::read_to_string(dir.path().join("staging.plan")).unwrap();
+    assert!(saved.contains("\"environment\": \"staging\""), "{saved}");
+    assert!(
+        saved.contains("\"DOMAIN\": \"staging.example.com\""),
+        "{saved}"
+    );
+    assert!(!saved.contains(CANARY));
+
+    let writes = staging.writes();
+    let (_, stderr) = staging.run(
+        dir.path(),
+        &env(),
+        &[
+            "apply",
+            "staging.plan",
+            "--values",
+            "env/production.yaml",
+            "--auto-approve",
+        ],
+        1,
+    );
+    assert!(
+        stderr.contains("the --values files disagree with the plan file: environment production (the plan's: staging); values of DOMAIN, SMTP_PORT"),
+        "{stderr}"
+    );
+    assert_eq!(staging.writes(), writes);
+
+    let applied = run(
+        &staging,
+        dir.path(),
+        &[
+            "apply",
+            "staging.plan",
+            "--values",
+            "env/staging.yaml",
+            "--auto-approve",
+        ],
+        0,
+    );
+    assert!(applied.starts_with("Environment: staging\n"), "{applied}");
+    assert_eq!(
+        staging.get("Shop", "mail").fields["host"],
+        "smtp.staging.example.com"
+    );
+    // No values file needed: the plan holds the values (here already in effect).
+    let again = run(
+        &staging,
+        dir.path(),
+        &["apply", "staging.plan", "--auto-approve"],
+        0,
+    );
+    assert!(again.contains("Already applied"), "{again}");
+}

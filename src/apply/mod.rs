@@ -404,6 +404,7 @@ mod tests {
             ignore_fields: Vec::new(),
             source: None,
             fingerprint: None,
+            var_templates: Default::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! every variable is set, and that nothing it touches changed since it was made.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
@@ -97,6 +97,7 @@ fn apply_saved(
     let saved = SavedPlan::load(path).map_err(|e| e.to_string())?;
     check_tool_version(&saved)?;
     check_named_server(&saved, args.target.server.server.as_deref())?;
+    check_values(&saved, &args.target.files.values)?;
     let config = client_config(&args.target.server, env).map_err(|e| format!("{e:#}"))?;
     let runtime = Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let client = runtime
@@ -143,6 +144,21 @@ fn check_named_server(saved: &SavedPlan, named: Option<&str>) -> Result<(), Stri
     // Normalised like the plan's URL (no trailing `/`, no `/apiops`).
     let named = crate::api::normalised_server(named).map_err(|e| e.to_string())?;
     saved.check_server(&named).map_err(|e| e.to_string())
+}
+
+/// `apply FILE` needs no values file (the plan holds the values); given ones must agree
+/// with the plan's.
+fn check_values(saved: &SavedPlan, files: &[PathBuf]) -> Result<(), String> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let mut diagnostics = Vec::new();
+    let values = crate::values::load(files, &mut diagnostics);
+    if !diagnostics.is_empty() {
+        let texts: Vec<String> = diagnostics.iter().map(|d| d.render_text()).collect();
+        return Err(texts.join("\n"));
+    }
+    values.check_agrees(saved.values.as_ref())
 }
 
 /// Refuses a plan written by another version of the tool.

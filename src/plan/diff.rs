@@ -358,6 +358,7 @@ fn change_for(project: &str, selected: &SelectedConnection, action: Action) -> C
         ignore_fields: selected.desired.ignore_fields.clone(),
         source: Some(selected.desired.source.clone()),
         fingerprint: None,
+        var_templates: selected.desired.var_templates.clone(),
     }
 }
 
@@ -391,6 +392,7 @@ fn delete(project: &str, current: &Connection) -> Change {
         ignore_fields: Vec::new(),
         source: None,
         fingerprint: Some(fingerprint(current)),
+        var_templates: Default::default(),
     }
 }
 

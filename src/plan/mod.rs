@@ -22,6 +22,8 @@ use crate::desired::{DesiredState, LoadOptions, SourceRef};
 use crate::diag::Diagnostic;
 use crate::model::{Body, Connection};
 use crate::refs::Env;
+use crate::values::Values;
+use std::collections::BTreeMap;
 
 pub use current::read_current;
 pub use diff::{CurrentState, SelectedConnection, SelectedProject, diff, in_sync};
@@ -139,6 +141,9 @@ pub struct Change {
     pub source: Option<SourceRef>,
     /// Digest of the current state's canonical non-secret fields (None for create).
     pub fingerprint: Option<String>,
+    /// Fields the desired state writes with `${var:...}`, as written, by JSON Pointer:
+    /// their values (from values files, not secret) are shown with where they come from.
+    pub var_templates: BTreeMap<String, String>,
 }
 
 impl Change {
@@ -191,6 +196,16 @@ pub struct Plan {
     pub unmanaged: Vec<Unmanaged>,
     /// Notes for the reader (write-only fields that cannot be compared, ...), sorted.
     pub notes: Vec<Note>,
+    /// The values `${var:...}` took and the environment they name (none when the run
+    /// read no values).
+    pub values: Option<Values>,
+}
+
+impl Plan {
+    /// The environment the plan is for, when its values files name one.
+    pub fn environment(&self) -> Option<&str> {
+        self.values.as_ref()?.environment.as_deref()
+    }
 }
 
 impl Plan {
@@ -361,8 +376,13 @@ pub async fn compute(request: PlanRequest<'_>) -> Result<Computed, PlanError> {
     let client = Client::connect(request.client).await?;
     let current = read_current(&client, &projects, &request.selection).await?;
     check_selected_connections(&loaded.state, &request.selection, &current)?;
-    let plan = diff(&projects, &current, &request.selection, client.server_url())?;
+    let mut plan = diff(&projects, &current, &request.selection, client.server_url())?;
     check_delete_budget(&plan, request.max_deletes)?;
+    plan.values = loaded
+        .values
+        .as_deref()
+        .filter(|v| v.environment.is_some() || !v.values.is_empty())
+        .cloned();
     Ok(Computed {
         plan,
         warnings: loaded.warnings,

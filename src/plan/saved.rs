@@ -2,6 +2,7 @@
 //! references (never values), a fingerprint of every touched connection's current state,
 //! the server URL and the tool version.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use serde_json::Value;
 use crate::catalog::catalog;
 use crate::model::{Body, Connection, pointer_set, pointer_tokens};
 use crate::refs::references_in;
+use crate::values::Values;
 
 /// The version of the saved-plan format this build reads and writes.
 pub const SAVED_PLAN_FORMAT_VERSION: u32 = 1;
@@ -36,6 +38,10 @@ pub struct SavedPlan {
     pub unmanaged: Vec<Unmanaged>,
     /// Notes (write-only fields).
     pub notes: Vec<Note>,
+    /// The values `${var:...}` took and their environment (in git, not secret): the
+    /// desired bodies hold them already, so `apply FILE` needs no values file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Values>,
 }
 
 /// One change as saved.
@@ -73,6 +79,9 @@ pub struct SavedChange {
     /// Digest of the current state's canonical non-secret fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// Fields written with `${var:...}`, as written, by JSON Pointer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub var_templates: BTreeMap<String, String>,
 }
 
 /// A place in a desired-state file.
@@ -108,6 +117,7 @@ impl SavedPlan {
             unchanged: plan.unchanged,
             unmanaged: plan.unmanaged.clone(),
             notes: plan.notes.clone(),
+            values: plan.values.clone(),
         })
     }
 
@@ -153,6 +163,19 @@ impl SavedPlan {
     /// Refuses an (edited) plan that names a project or connection that is no safe path
     /// segment (DESIGN.md 1): such a name is never written or deleted.
     fn check_names(&self, path: &Path) -> Result<(), PlanError> {
+        let values = self.values.as_ref();
+        let environment = values.and_then(|v| v.environment.as_deref());
+        let bad_names = values.is_some_and(|v| {
+            v.values.iter().any(|(n, value)| {
+                !crate::refs::is_variable_name(n) || value.is_object() || value.is_array()
+            })
+        });
+        if environment.is_some_and(|e| !crate::values::is_environment_name(e)) || bad_names {
+            return Err(saved_error(format!(
+                "plan file {} holds an environment or values that no values file can hold: make the plan again",
+                path.display()
+            )));
+        }
         for change in &self.changes {
             let names = [
                 Some(&change.project),
@@ -191,6 +214,7 @@ impl SavedPlan {
             unchanged: self.unchanged,
             unmanaged: self.unmanaged,
             notes: self.notes,
+            values: self.values,
         }
     }
 }
@@ -300,6 +324,7 @@ fn saved_change(change: &Change) -> SavedChange {
             column: s.column,
         }),
         fingerprint: change.fingerprint.clone(),
+        var_templates: change.var_templates.clone(),
     }
 }
 
@@ -341,6 +366,7 @@ fn into_change(saved: SavedChange) -> Change {
             column: s.column,
         }),
         fingerprint: saved.fingerprint,
+        var_templates: saved.var_templates,
     }
 }
 

@@ -15,6 +15,8 @@ struct Report<'a> {
     format_version: u32,
     command: &'static str,
     server: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<&'a str>,
     changes_present: bool,
     summary: Summary,
     changes: Vec<ReportChange<'a>>,
@@ -68,6 +70,8 @@ struct ReportField<'a> {
     after_present: Option<bool>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     before_withheld: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after_template: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -100,6 +104,7 @@ pub fn report(plan: &Plan, command: &'static str) -> Value {
         format_version: REPORT_FORMAT_VERSION,
         command,
         server: &plan.server,
+        environment: plan.environment(),
         changes_present: plan.has_changes(),
         summary: Summary {
             create: plan.count(Action::Create),
@@ -143,7 +148,11 @@ fn report_change(change: &Change) -> ReportChange<'_> {
         action: change.action,
         current_name: change.current_name.as_deref().filter(|n| *n != change.name),
         current_type: change.current_kind.as_deref().filter(|k| *k != change.kind),
-        fields: change.fields.iter().map(report_field).collect(),
+        fields: change
+            .fields
+            .iter()
+            .map(|field| report_field(field, change))
+            .collect(),
         before: before.as_ref().map(Side::data),
         after: after.as_ref().map(Side::data),
         sensitive_paths,
@@ -157,7 +166,7 @@ fn report_change(change: &Change) -> ReportChange<'_> {
 }
 
 /// A field change; a sensitive one never carries values, only whether each side holds one.
-fn report_field(field: &FieldChange) -> ReportField<'_> {
+fn report_field<'a>(field: &'a FieldChange, change: &'a Change) -> ReportField<'a> {
     let shown = !field.sensitive;
     let presence = |present: bool| Some(present).filter(|_| field.sensitive);
     ReportField {
@@ -168,6 +177,7 @@ fn report_field(field: &FieldChange) -> ReportField<'_> {
         before_present: presence(field.before_present),
         after_present: presence(field.after_present),
         before_withheld: field.before_withheld,
+        after_template: change.var_templates.get(&field.path).map(String::as_str),
     }
 }
 
@@ -190,6 +200,7 @@ pub fn plan_schema() -> Value {
             "format_version": {"const": REPORT_FORMAT_VERSION, "description": "Version of this report format."},
             "command": {"enum": ["plan", "drift", "apply"], "description": "The command that printed the report; apply's also holds `apply`, what it did."},
             "server": {"type": "string", "description": "The Apinizer Manager URL the plan was made against."},
+            "environment": {"type": "string", "description": "The environment the values files (--values) name; absent when they name none."},
             "changes_present": {"type": "boolean", "description": "Whether apply would change anything (drift detected)."},
             "summary": {
                 "type": "object",
@@ -289,11 +300,12 @@ fn field_definition() -> Value {
         "properties": {
             "path": {"$ref": "#/$defs/pointer"},
             "before": {"description": "Current value; absent when unset, sensitive or withheld."},
-            "after": {"description": "Desired value as written (references as ${env:NAME}); absent when unset or sensitive."},
+            "after": {"description": "Desired value as written (references as ${env:NAME}, ${var:NAME} resolved: see after_template); absent when unset or sensitive."},
             "sensitive": {"type": "boolean", "description": "A secret or sensitive entry: no values are ever given."},
             "before_present": {"type": "boolean", "description": "Sensitive entries only: whether the server holds a value."},
             "after_present": {"type": "boolean", "description": "Sensitive entries only: whether the desired state sets a value."},
-            "before_withheld": {"const": true, "description": "The desired value comes from ${env:...} references, so the server's value (likely an earlier value of those variables) is not given; present only when true."}
+            "before_withheld": {"const": true, "description": "The desired value comes from ${env:...} references, so the server's value (likely an earlier value of those variables) is not given; present only when true."},
+            "after_template": {"type": "string", "description": "The desired value as written with ${var:NAME} references (after is what they resolve to, from the values files)."}
         },
         "dependentSchemas": {"before_withheld": {"not": {"required": ["before"]}}},
         "if": {"properties": {"sensitive": {"const": true}}},

@@ -213,14 +213,17 @@ fn push_kept(out: &mut String, pieces: &[Piece], kept: &[bool]) {
 /// The marker, the title and what the plan was made against.
 fn header(plan: &Plan, context: &Context) -> String {
     let command = context.wording.command();
+    let mut origin = context.origin.clone();
+    if origin.environment.is_none() {
+        origin.environment = plan.environment().map(str::to_string);
+    }
     let mut out = format!(
         "{}\n### apinizer-gitops {command}\n\n",
-        marker(command, &context.origin)
+        marker(command, &origin)
     );
     if context.wording == Wording::Drift {
         out.push_str(&format!("**{}**\n\n", drift_line(plan)));
     }
-    let origin = &context.origin;
     let mut facts = vec![
         format!("Server `{}`", plan.server),
         format!("apinizer-gitops {}", env!("CARGO_PKG_VERSION")),

@@ -22,6 +22,10 @@ const CYAN: &str = "\x1b[36m";
 pub fn render(plan: &Plan, context: &Context) -> String {
     let paint = Painter(context.colour);
     let mut out = String::new();
+    if let Some(environment) = plan.environment() {
+        out.push_str(&paint.apply(BOLD, &format!("Environment: {environment}")));
+        out.push_str("\n\n");
+    }
     if context.wording == Wording::Drift {
         out.push_str(&paint.apply(BOLD, &drift_line(plan)));
         out.push_str("\n\n");

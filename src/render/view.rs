@@ -15,7 +15,9 @@ use similar::TextDiff;
 use super::printable;
 use super::yaml::to_yaml;
 use crate::catalog::{FieldSpec, Kind, catalog};
-use crate::model::{Body, pointer_get, pointer_remove, pointer_set, sensitive_pointers};
+use crate::model::{
+    Body, pointer_get, pointer_remove, pointer_set, pointer_tokens, sensitive_pointers,
+};
 use crate::plan::{Action, Change, SENSITIVE, holds_reference, normalise, withheld_text};
 
 /// How a sensitive value the plan changes is shown on the desired side.
@@ -64,8 +66,13 @@ impl Side {
 /// a delete's as removed lines.
 pub fn connection_diff(change: &Change) -> String {
     let yaml = |side: Option<Side>| side.map(|s| to_yaml(&s.shown())).unwrap_or_default();
-    let current = yaml(current_side(change));
-    let desired = yaml(desired_side(change));
+    // The current side of an update is the template with the changes undone: its
+    // unchanged `${var:...}` fields carry the same note, so only changes differ.
+    let from_template = change.current_fields.is_none();
+    let unchanged =
+        |pointer: &str| from_template && change.fields.iter().all(|f| f.path != pointer);
+    let current = with_var_notes(yaml(current_side(change)), change, unchanged);
+    let desired = with_var_notes(yaml(desired_side(change)), change, |_| true);
     let diff = TextDiff::from_lines(&current, &desired)
         .unified_diff()
         .context_radius(3)
@@ -74,6 +81,32 @@ pub fn connection_diff(change: &Change) -> String {
     // YAML quoting escapes line breaks already; this catches what it leaves (DEL, C1
     // controls, bidirectional overrides), so no value can act on the terminal.
     diff.lines().map(|line| printable(line) + "\n").collect()
+}
+
+/// `host: db.prod.internal  # ${var:DB_HOST}`: each top-level field written with
+/// `${var:...}` (and chosen by `noted`) gets the text as written as a YAML comment.
+fn with_var_notes(yaml: String, change: &Change, noted: impl Fn(&str) -> bool) -> String {
+    let mut lines: Vec<String> = yaml.lines().map(str::to_string).collect();
+    for (pointer, written) in &change.var_templates {
+        let [field] = &pointer_tokens(pointer)[..] else {
+            continue;
+        };
+        if !noted(pointer) {
+            continue;
+        }
+        let key = format!("{field}:");
+        if let Some(line) = lines.iter_mut().find(|l| l.starts_with(&key)) {
+            let written: String = written
+                .chars()
+                .map(|c| match c {
+                    c if c.is_control() => c.escape_default().to_string(),
+                    c => c.to_string(),
+                })
+                .collect();
+            line.push_str(&format!("  # {written}"));
+        }
+    }
+    lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
 /// The desired side; None for a delete.
