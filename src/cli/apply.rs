@@ -304,7 +304,12 @@ fn finish(
     if report.interrupted_by.is_some() {
         return Ok(super::interrupt::EXIT_INTERRUPTED);
     }
-    Ok(report.exit_code())
+    // DESIGN.md: 0 all done, 1 any change failed or not started.
+    Ok(if report.succeeded() {
+        0
+    } else {
+        super::EXIT_ERROR
+    })
 }
 
 /// The bar: how far, how long so far, how long still to go, the last change.
