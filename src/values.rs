@@ -197,6 +197,18 @@ pub fn load(files: &[PathBuf], out: &mut Vec<Diagnostic>) -> Values {
     values
 }
 
+/// [`load`] for commands that read values files on their own (`apply FILE`, `export`):
+/// any problem is an error, every diagnostic on its own line.
+pub fn load_or_error(files: &[PathBuf]) -> Result<Values, String> {
+    let mut diagnostics = Vec::new();
+    let values = load(files, &mut diagnostics);
+    if diagnostics.is_empty() {
+        return Ok(values);
+    }
+    let texts: Vec<String> = diagnostics.iter().map(Diagnostic::render_text).collect();
+    Err(texts.join("\n"))
+}
+
 fn load_file(file: &Path, values: &mut Values, out: &mut Vec<Diagnostic>) {
     let error = |message: String, hint: &str, at: Location| {
         Diagnostic::error(message)

@@ -362,3 +362,102 @@ fn saved_plans_keep_their_values_and_refuse_disagreeing_ones() {
     );
     assert!(again.contains("Already applied"), "{again}");
 }
+
+#[test]
+fn export_with_values_writes_var_references_that_plan_clean_in_another_environment() {
+    let files = "apiVersion: apinizer-gitops/v1\nproject: Shop\nconnections:\n  - type: email\n    name: mail\n    host: ${var:SMTP_HOST}\n    port: ${var:SMTP_PORT}\n    auth: true\n    username: alerts\n    password: ${env:SHOP_SMTP_PASSWORD}\n";
+    let dir = plan_support::files(&[("shop.yaml", files)]);
+    std::fs::create_dir_all(dir.path().join("env")).unwrap();
+    // 587 is the documented default, which export leaves out: other ports here.
+    let write = |name: &str, environment: &str, host: &str, extra: &str| {
+        let port = if host.contains("staging") { 2526 } else { 2525 };
+        let text = format!(
+            "apiVersion: apinizer-gitops/v1\nenvironment: {environment}\nvalues:\n  SMTP_HOST: {host}\n  SMTP_PORT: {port}\n{extra}"
+        );
+        std::fs::write(dir.path().join(name), text).unwrap();
+    };
+    write(
+        "env/production.yaml",
+        "production",
+        "smtp.prod.internal",
+        "",
+    );
+    write("env/staging.yaml", "staging", "smtp.staging.internal", "");
+    write(
+        "env/shared.yaml",
+        "shared",
+        "smtp.prod.internal",
+        "  OTHER_HOST: smtp.prod.internal\n",
+    );
+    let production = serve(vec![], &["Shop"]);
+    let staging = serve(vec![], &["Shop"]);
+    for (server, values) in [
+        (&production, "env/production.yaml"),
+        (&staging, "env/staging.yaml"),
+    ] {
+        run(
+            server,
+            dir.path(),
+            &["apply", "--values", values, "--auto-approve"],
+            0,
+        );
+    }
+    let exported = run(
+        &production,
+        dir.path(),
+        &[
+            "export",
+            "--values",
+            "env/production.yaml",
+            "--out",
+            "exported",
+        ],
+        0,
+    );
+    let text = std::fs::read_to_string(dir.path().join("exported/Shop.yaml"))
+        .unwrap_or_else(|e| panic!("{e}: {exported}"));
+    assert!(text.contains("host: ${var:SMTP_HOST}"), "{text}");
+    assert!(text.contains("port: ${var:SMTP_PORT}"), "{text}");
+    assert!(!text.contains(CANARY) && !exported.contains(CANARY));
+    let mut env = env();
+    for line in exported
+        .lines()
+        .skip_while(|l| !l.starts_with("Set these"))
+        .skip(1)
+    {
+        env.insert(line.to_string(), CANARY.to_string());
+    }
+    for (server, values) in [
+        (&staging, "env/staging.yaml"),
+        (&production, "env/production.yaml"),
+    ] {
+        let (stdout, stderr) = server.run(
+            dir.path(),
+            &env,
+            &[
+                "plan",
+                "-f",
+                "exported",
+                "--values",
+                values,
+                "--detailed-exitcode",
+            ],
+            0,
+        );
+        assert!(stdout.contains("No changes."), "{stdout}{stderr}");
+    }
+    // A value shared by two names is reported, not guessed.
+    let shared = run(
+        &production,
+        dir.path(),
+        &["export", "--values", "env/shared.yaml", "--out", "shared"],
+        0,
+    );
+    assert!(
+        shared.contains("Note: Shop/email/mail host: its value is shared by OTHER_HOST, SMTP_HOST; written as is"),
+        "{shared}"
+    );
+    let text = std::fs::read_to_string(dir.path().join("shared/Shop.yaml"))
+        .unwrap_or_else(|e| panic!("{e}: {shared}"));
+    assert!(text.contains("host: smtp.prod.internal"), "{text}");
+}

@@ -97,7 +97,7 @@ fn apply_saved(
     let saved = SavedPlan::load(path).map_err(|e| e.to_string())?;
     check_tool_version(&saved)?;
     check_named_server(&saved, args.target.server.server.as_deref())?;
-    check_values(&saved, &args.target.files.values)?;
+    check_values(&saved, &args.target.files.values.files)?;
     let config = client_config(&args.target.server, env).map_err(|e| format!("{e:#}"))?;
     let runtime = Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let client = runtime
@@ -152,13 +152,7 @@ fn check_values(saved: &SavedPlan, files: &[PathBuf]) -> Result<(), String> {
     if files.is_empty() {
         return Ok(());
     }
-    let mut diagnostics = Vec::new();
-    let values = crate::values::load(files, &mut diagnostics);
-    if !diagnostics.is_empty() {
-        let texts: Vec<String> = diagnostics.iter().map(|d| d.render_text()).collect();
-        return Err(texts.join("\n"));
-    }
-    values.check_agrees(saved.values.as_ref())
+    crate::values::load_or_error(files)?.check_agrees(saved.values.as_ref())
 }
 
 /// Refuses a plan written by another version of the tool.

@@ -141,14 +141,22 @@ pub struct FileArgs {
     /// Accept literal secret values with a warning (local trials only).
     #[arg(long)]
     pub allow_literal_secrets: bool,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+}
+
+/// The `--values` files (validate, plan, apply, drift, export).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ValuesArgs {
     /// Values files for `${var:NAME}` references; repeatable, later files win.
     #[arg(
+        id = "values",
         long = "values",
         value_name = "FILE",
         env = "APINIZER_GITOPS_VALUES",
         value_delimiter = ','
     )]
-    pub values: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,
 }
 
 /// Limits a run to part of the desired and current state.
@@ -312,6 +320,10 @@ pub struct ExportArgs {
     /// them (a symbolic link is replaced, never written through).
     #[arg(long)]
     pub force: bool,
+    /// A field whose whole value equals a value of these files is written as
+    /// `${var:NAME}`.
+    #[command(flatten)]
+    pub values: ValuesArgs,
 }
 
 /// `quickstart` flags.

@@ -68,7 +68,7 @@ fn request<'a>(target: &TargetArgs, env: &'a dyn Env) -> Result<PlanRequest<'a>,
         load: LoadOptions {
             paths: files.files.clone(),
             allow_literal_secrets: files.allow_literal_secrets,
-            values_files: Some(files.values.clone()),
+            values_files: Some(files.values.files.clone()),
         },
         selection: Selection::new(&selection.projects, &selection.types, &selection.names)?,
         client: super::server::client_config(server, env).map_err(|e| PlanError::Input {

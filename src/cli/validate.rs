@@ -45,8 +45,8 @@ fn environment_runs(args: &ValidateArgs) -> (Vec<Option<Vec<PathBuf>>>, Vec<Diag
             let (files, errors) = desired::files::expand(std::slice::from_ref(glob));
             (files.into_iter().map(|f| Some(vec![f])).collect(), errors)
         }
-        None if args.files.values.is_empty() => (vec![None], Vec::new()),
-        None => (vec![Some(args.files.values.clone())], Vec::new()),
+        None if args.files.values.files.is_empty() => (vec![None], Vec::new()),
+        None => (vec![Some(args.files.values.files.clone())], Vec::new()),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod document;
 mod files;
+mod parameterise;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ pub use document::{
     ProjectDocument, SCHEMA_FILE, SCHEMA_LINE, project_document, to_yaml, variable_name,
 };
 pub use files::{MARKER_PREFIX, file_name};
+pub use parameterise::parameterise;
 
 /// What to export: the `--project`, `--type` and `--name` flags as given.
 #[derive(Debug, Clone, Default)]
