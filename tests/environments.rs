@@ -461,3 +461,48 @@ fn export_with_values_writes_var_references_that_plan_clean_in_another_environme
         .unwrap_or_else(|e| panic!("{e}: {shared}"));
     assert!(text.contains("host: smtp.prod.internal"), "{text}");
 }
+
+#[test]
+fn the_environments_example_validates_and_plans_per_environment() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/environments");
+    let assert = Server::offline_cli(
+        &example,
+        &[
+            "validate",
+            "-f",
+            "connections",
+            "--values-each",
+            "env/*.yaml",
+        ],
+    )
+    .assert()
+    .code(0);
+    assert!(output(&assert).0.starts_with("Valid: 2 connections"));
+    let secrets = BTreeMap::from([
+        ("PAYMENTS_DB_PASSWORD".to_string(), CANARY.to_string()),
+        ("PAYMENTS_SMTP_PASSWORD".to_string(), CANARY.to_string()),
+    ]);
+    for (environment, host) in [
+        ("staging", "db.staging.internal"),
+        ("production", "db.prod.internal"),
+    ] {
+        let server = serve(vec![], &["Payments"]);
+        let values = format!("env/{environment}.yaml");
+        let args = [
+            "plan",
+            "-f",
+            "connections",
+            "--values",
+            &values,
+            "--format",
+            "markdown",
+        ];
+        let (stdout, stderr) = server.run(&example, &secrets, &args, 0);
+        assert!(
+            stdout.contains(&format!("environment `{environment}`")),
+            "{stdout}"
+        );
+        assert!(stdout.contains(host), "{stdout}");
+        assert!(!stdout.contains(CANARY) && !stderr.contains(CANARY));
+    }
+}
