@@ -118,6 +118,11 @@ impl Secrets {
         self.0.iter()
     }
 
+    /// Drops the value at this pointer, if any.
+    pub fn remove(&mut self, pointer: &str) {
+        self.0.remove(pointer);
+    }
+
     /// Whether a value is held at this pointer.
     pub fn contains(&self, pointer: &str) -> bool {
         self.0.contains_key(pointer)

@@ -2,7 +2,10 @@
 //!
 //! A string may be one whole reference (`${env:DB_PASSWORD}`) or embed several
 //! (`jdbc:postgresql://${env:DB_HOST}:5432/app`); `$${` writes a literal `${`. Names are
-//! `[A-Za-z_][A-Za-z0-9_]*`; the only source is `env`.
+//! `[A-Za-z_][A-Za-z0-9_]*`; the only source is `env`. [`policy`] says which variables
+//! a file may reference at all.
+
+mod policy;
 
 use std::collections::BTreeMap;
 
@@ -10,7 +13,9 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::catalog::{FieldSpec, Kind, catalog};
-use crate::model::{Body, Connection, is_whole_reference};
+use crate::model::{Body, Connection, escape_pointer_token, is_whole_reference};
+
+pub use policy::{ReferencePolicy, Refusal};
 
 /// Where variable values come from.
 pub trait Env: Send + Sync {
@@ -214,6 +219,80 @@ pub fn references_in_connection(template: &Connection) -> Vec<String> {
     names
 }
 
+/// One reference in a template: where it is written and whether the value it takes is
+/// sensitive (a secret field or a sensitive entry, whose value must never be readable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceUse {
+    /// JSON Pointer of the string holding the reference (`/password`, `/jdbcUrl`).
+    pub pointer: String,
+    /// The referenced variable.
+    pub variable: String,
+    /// The value lands in a secret field or a sensitive entry.
+    pub sensitive: bool,
+}
+
+/// Every reference of a template connection (fields and literal secrets), in pointer
+/// order within fields, then secrets; a variable written twice in one string is listed
+/// once for it.
+pub fn reference_uses(template: &Connection) -> Vec<ReferenceUse> {
+    let mut strings = Vec::new();
+    for (name, value) in &template.fields {
+        collect_strings(
+            value,
+            format!("/{}", escape_pointer_token(name)),
+            &mut strings,
+        );
+    }
+    for (pointer, secret) in template.secrets.iter() {
+        strings.push((pointer.clone(), secret.expose_secret().to_string()));
+    }
+    let sensitive = crate::model::sensitive_pointers(&template.kind, &template.fields);
+    let is_sensitive = |pointer: &str| {
+        template.secrets.contains(pointer) || sensitive.iter().any(|s| within(pointer, s))
+    };
+    let mut uses = Vec::new();
+    for (pointer, text) in strings {
+        let mut names = Vec::new();
+        add_names(&text, &mut names);
+        for variable in names {
+            uses.push(ReferenceUse {
+                sensitive: is_sensitive(&pointer),
+                pointer: pointer.clone(),
+                variable,
+            });
+        }
+    }
+    uses
+}
+
+/// Whether `pointer` is `root` or lies below it.
+fn within(pointer: &str, root: &str) -> bool {
+    pointer
+        .strip_prefix(root)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+fn collect_strings(value: &Value, pointer: String, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::String(text) => out.push((pointer, text.clone())),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_strings(item, format!("{pointer}/{i}"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                collect_strings(
+                    item,
+                    format!("{pointer}/{}", escape_pointer_token(key)),
+                    out,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Resolves every reference of a template connection (fields and secrets) and converts
 /// whole-value references in number and boolean fields to that type. The result keeps all
 /// sensitive values in `secrets`.
@@ -239,6 +318,40 @@ pub fn resolve_connection(
     // Resolved now: from here on a server echoing one reads `(sensitive)` (plan, apply).
     crate::redact::register_secrets(&resolved.secrets);
     Ok(resolved)
+}
+
+/// What a preview holds in place of a sensitive value whose variables are unset: it says
+/// "the files set a value here" without one. Never sent: apply resolves the template
+/// again and needs every variable.
+const UNRESOLVED: &str = "\u{0}unresolved";
+
+/// Resolves a template for a preview (`plan`, `drift`): a sensitive value whose variables
+/// are not all set holds a placeholder, since a preview never shows it and only compares
+/// it; the uses left unresolved are returned (they are not compared, and apply needs
+/// them). Any other missing variable is an error as in [`resolve_connection`].
+pub fn resolve_for_preview(
+    template: &Connection,
+    env: &dyn Env,
+) -> Result<(Connection, Vec<ReferenceUse>), MissingVariables> {
+    let unset: Vec<ReferenceUse> = reference_uses(template)
+        .into_iter()
+        .filter(|r| r.sensitive && env.var(&r.variable).is_none())
+        .collect();
+    let mut partial = template.clone();
+    for reference in &unset {
+        if let Some(slot) = crate::model::pointer_mut(&mut partial.fields, &reference.pointer) {
+            *slot = Value::Null;
+        }
+        partial.secrets.remove(&reference.pointer);
+    }
+    let mut resolved = resolve_connection(&partial, env)?;
+    for reference in &unset {
+        let placeholder = secrecy::SecretString::from(UNRESOLVED);
+        resolved
+            .secrets
+            .insert(reference.pointer.clone(), placeholder);
+    }
+    Ok((resolved, unset))
 }
 
 /// Resolves the strings of one value in place, guided by its catalog spec (when known)
@@ -527,6 +640,61 @@ mod tests {
             resolved.secrets.get("/password").unwrap().expose_secret(),
             "pre-x"
         );
+    }
+
+    #[test]
+    fn reference_uses_tell_sensitive_places_from_plain_ones() {
+        let hook = template(
+            "webhook",
+            json!({"fullUrl": "https://h/${env:PATH}?q=${env:PATH}",
+                   "headerList": [{"name": "Authorization", "value": "Bearer ${env:TOKEN}"},
+                                  {"name": "Accept", "value": "${env:ACCEPT}"}]}),
+        );
+        let uses: Vec<(String, String, bool)> = reference_uses(&hook)
+            .into_iter()
+            .map(|u| (u.pointer, u.variable, u.sensitive))
+            .collect();
+        let expected = [
+            ("/fullUrl", "PATH", false),
+            ("/headerList/0/value", "TOKEN", true),
+            ("/headerList/1/value", "ACCEPT", false),
+        ];
+        for (pointer, variable, sensitive) in expected {
+            assert!(
+                uses.contains(&(pointer.into(), variable.into(), sensitive)),
+                "{uses:?}"
+            );
+        }
+        assert_eq!(uses.len(), 3, "{uses:?}");
+        let mail = template("email", json!({"host": "h", "password": "${env:PW}"}));
+        let uses = reference_uses(&mail);
+        assert_eq!(uses.len(), 1);
+        assert!(uses[0].sensitive && uses[0].pointer == "/password");
+    }
+
+    #[test]
+    fn a_preview_leaves_out_sensitive_values_whose_variables_are_unset() {
+        let t = template(
+            "webhook",
+            json!({"fullUrl": "https://${env:HOST}/x",
+                   "headerList": [{"name": "Authorization", "value": "Bearer ${env:TOKEN}"}]}),
+        );
+        let (resolved, unset) = resolve_for_preview(&t, &env(&[("HOST", "h")])).unwrap();
+        assert_eq!(resolved.fields["fullUrl"], "https://h/x");
+        let placeholder = resolved.secrets.get("/headerList/0/value").unwrap();
+        assert_eq!(placeholder.expose_secret(), UNRESOLVED);
+        assert_eq!(resolved.fields["headerList"][0]["value"], Value::Null);
+        assert_eq!(unset.len(), 1);
+        assert_eq!(
+            (unset[0].pointer.as_str(), unset[0].variable.as_str()),
+            ("/headerList/0/value", "TOKEN")
+        );
+        let error = resolve_for_preview(&t, &env(&[])).unwrap_err();
+        assert_eq!(error.0, vec!["HOST"]);
+        let (full, none) =
+            resolve_for_preview(&t, &env(&[("HOST", "h"), ("TOKEN", "canary")])).unwrap();
+        assert!(none.is_empty());
+        assert!(full.secrets.contains("/headerList/0/value"));
     }
 
     #[test]

@@ -426,9 +426,9 @@ fn missing_variables_are_all_listed_before_any_request() {
             "project: Shop\nconnections:\n  - type: linux-script\n    name: l\n    hostName: h\n    username: u\n    password: ${env:SHOP_SSH_PASSWORD}\n",
         ),
     ]);
-    let assert = Server::offline_cli(dir.path(), &["plan", "--server", "http://127.0.0.1:9"])
-        .assert()
-        .code(1);
+    // Secret-only variables are needed by apply (plan and drift preview without them).
+    let apply = ["apply", "--auto-approve", "--server", "http://127.0.0.1:9"];
+    let assert = Server::offline_cli(dir.path(), &apply).assert().code(1);
     let (_, stderr) = output(&assert);
     assert!(
         stderr.contains("missing environment variables: SHOP_SMTP_PASSWORD, SHOP_SSH_PASSWORD"),

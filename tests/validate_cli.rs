@@ -353,6 +353,7 @@ fn examples_document_their_variables_and_resolve() {
         paths: vec![folder.display().to_string()],
         allow_literal_secrets: false,
         values_files: None,
+        ..LoadOptions::default()
     })
     .unwrap();
     let mut documented: Vec<String> = common::yaml_files(&folder)

@@ -234,6 +234,7 @@ fn plan_once(
         client: server.client_config(parallelism),
         env: &workload.env,
         max_deletes: None,
+        unset_secrets: plan::UnsetSecrets::Refuse,
     };
     runtime
         .block_on(plan::compute(request))

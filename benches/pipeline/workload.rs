@@ -8,7 +8,7 @@ use std::path::Path;
 
 use apinizer_gitops::desired::{API_VERSION, LoadOptions, Loaded, load};
 use apinizer_gitops::model::Connection;
-use apinizer_gitops::plan::{SelectedProject, Selection, select};
+use apinizer_gitops::plan::{SelectedProject, Selection, UnsetSecrets, select};
 use apinizer_gitops::refs::MapEnv;
 use apinizer_gitops::render::yaml::to_yaml;
 use serde_json::{Map, Value, json};
@@ -59,7 +59,13 @@ impl Workload {
     /// Every project of the files with its connections resolved, as `plan` selects them.
     pub fn selected(&self) -> Vec<SelectedProject> {
         let loaded = load_valid(&self.load_options());
-        select(&loaded.state, &Selection::default(), &self.env).expect("variables all set")
+        select(
+            &loaded.state,
+            &Selection::default(),
+            &self.env,
+            UnsetSecrets::Refuse,
+        )
+        .expect("variables all set")
     }
 
     /// The resolved connections by project, as a sandbox seed (the server in sync).
@@ -175,5 +181,6 @@ fn options(folder: &Path) -> LoadOptions {
         paths: vec![folder.display().to_string()],
         allow_literal_secrets: false,
         values_files: None,
+        ..LoadOptions::default()
     }
 }

@@ -25,7 +25,7 @@ use futures::StreamExt;
 use crate::api::{ApiError, Client, DeploymentResult};
 use crate::model::Connection;
 use crate::plan::{Action, Change, Plan};
-use crate::refs::{Env, MissingVariables, resolve_connection};
+use crate::refs::{Env, MissingVariables, ReferencePolicy, reference_uses, resolve_connection};
 
 pub use interrupt::{Interrupt, InterruptSender};
 pub use remaining::{Remaining, remaining};
@@ -57,6 +57,48 @@ pub fn check_variables(plan: &Plan, env: &dyn Env) -> Result<(), MissingVariable
         Ok(())
     } else {
         Err(MissingVariables(missing))
+    }
+}
+
+/// Refuses, before any write, a plan whose desired bodies reference what the files may
+/// not (the tool's or a CI's own credentials, a name outside `--allow-env`) or feed one
+/// variable to a secret and to a plain field: an edited plan file gets no further than
+/// the files would. Each problem names the change and pointer, never a value.
+pub fn check_references(plan: &Plan, policy: &ReferencePolicy) -> Result<(), String> {
+    let mut problems = Vec::new();
+    let mut sensitive_at: std::collections::BTreeMap<String, String> = Default::default();
+    let mut plain_at: std::collections::BTreeMap<String, String> = Default::default();
+    for change in &plan.changes {
+        let Some(template) = &change.desired else {
+            continue;
+        };
+        for reference in reference_uses(template) {
+            let place = format!("{} at {}", change.address(), reference.pointer);
+            if let Err(refusal) = policy.check(&reference.variable) {
+                problems.push(format!("{place}: {}", refusal.message));
+            }
+            let seen = if reference.sensitive {
+                &mut sensitive_at
+            } else {
+                &mut plain_at
+            };
+            seen.entry(reference.variable).or_insert(place);
+        }
+    }
+    for (variable, plain) in &plain_at {
+        if let Some(secret) = sensitive_at.get(variable) {
+            problems.push(format!(
+                "`${{env:{variable}}}` feeds the plain field {plain} and the sensitive {secret}: its value would be stored readable"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the plan file references variables it may not:\n{}\nnothing was written",
+            problems.join("\n")
+        ))
     }
 }
 

@@ -47,6 +47,7 @@ pub async fn remaining(
                 connection_type: change.kind.clone(),
                 name: change.name.clone(),
                 paths: Vec::new(),
+                variable: None,
             });
         } else {
             changes.push(change);

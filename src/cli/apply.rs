@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
 
-use super::plan::{compute_from_flags, print_report, report_context};
+use super::plan::{Purpose, compute_from_flags, print_report, report_context};
 use super::server::client_config;
 use super::{ApplyArgs, EXIT_ERROR, LogArgs, OutputFormat};
 use crate::api::Client;
 use crate::apply::{self, ApplyOptions, ApplyReport, ChangeReport};
 use crate::plan::Action;
-use crate::plan::{self, Plan, PlanError, SavedPlan};
-use crate::refs::{Env, MissingVariables};
+use crate::plan::{self, Plan, PlanError, SavedPlan, UnsetSecrets};
+use crate::refs::{Env, MissingVariables, ReferencePolicy};
 use crate::render::Wording;
 use crate::render::{Context, counted};
 
@@ -63,7 +63,11 @@ fn plan_and_apply(
                 .into(),
         );
     }
-    let Some((runtime, computed)) = compute_from_flags(&args.target, env) else {
+    let purpose = Purpose {
+        unset_secrets: UnsetSecrets::Refuse,
+        rotate: &args.rotate,
+    };
+    let Some((runtime, computed)) = compute_from_flags(&args.target, env, purpose) else {
         return Ok(EXIT_ERROR);
     };
     let context = report_context(Wording::Plan, Some(&args.target), log);
@@ -104,6 +108,8 @@ fn apply_saved(
         .block_on(Client::connect(config))
         .map_err(|e| e.to_string())?;
     let plan = saved.into_plan();
+    let policy = ReferencePolicy::new(&args.target.files.allow_env)?;
+    apply::check_references(&plan, &policy)?;
     apply::check_variables(&plan, env)
         .map_err(|MissingVariables(names)| PlanError::MissingVariables(names).to_string())?;
     let templates = plan.changes.iter().filter_map(|c| {

@@ -143,6 +143,15 @@ pub struct FileArgs {
     pub allow_literal_secrets: bool,
     #[command(flatten)]
     pub values: ValuesArgs,
+    /// Only variables matching these globs may be referenced (e.g. `PAYMENTS_*`);
+    /// repeatable, or comma-separated in the environment variable.
+    #[arg(
+        long = "allow-env",
+        value_name = "GLOB",
+        env = "APINIZER_GITOPS_ALLOW_ENV",
+        value_delimiter = ','
+    )]
+    pub allow_env: Vec<String>,
 }
 
 /// The `--values` files (validate, plan, apply, drift, export).
@@ -157,6 +166,18 @@ pub struct ValuesArgs {
         value_delimiter = ','
     )]
     pub files: Vec<PathBuf>,
+}
+
+impl FileArgs {
+    /// What to load and how strictly, as these flags say (values files as given).
+    pub fn load_options(&self) -> Result<crate::desired::LoadOptions, String> {
+        Ok(crate::desired::LoadOptions {
+            paths: self.files.clone(),
+            allow_literal_secrets: self.allow_literal_secrets,
+            values_files: Some(self.values.files.clone()),
+            reference_policy: crate::refs::ReferencePolicy::new(&self.allow_env)?,
+        })
+    }
 }
 
 /// Limits a run to part of the desired and current state.
@@ -276,6 +297,10 @@ pub struct PlanArgs {
     /// Exit 2 when changes are present.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Re-send the write-only values (secrets the server masks) of matching existing
+    /// connections; name globs ignoring case, repeatable, `*` for all selected.
+    #[arg(long = "rotate", value_name = "GLOB")]
+    pub rotate: Vec<String>,
 }
 
 /// `apply` flags.
@@ -294,6 +319,10 @@ pub struct ApplyArgs {
     /// Output format of the plan shown before applying.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Re-send the write-only values (secrets the server masks) of matching existing
+    /// connections; name globs ignoring case, repeatable, `*` for all selected.
+    #[arg(long = "rotate", value_name = "GLOB", conflicts_with = "plan_file")]
+    pub rotate: Vec<String>,
 }
 
 /// `drift` flags.

@@ -7,15 +7,18 @@ use std::io::{IsTerminal, Write};
 use tokio::runtime::Runtime;
 
 use super::{EXIT_CHANGES, EXIT_ERROR, LogArgs, OutputFormat, PlanArgs, SelectionArgs, TargetArgs};
-use crate::desired::LoadOptions;
 use crate::diag::Diagnostic;
-use crate::plan::{Computed, Plan, PlanError, PlanRequest, SavedPlan, Selection};
+use crate::plan::{Computed, Plan, PlanError, PlanRequest, SavedPlan, Selection, UnsetSecrets};
 use crate::refs::Env;
 use crate::render::{self, Context, Origin, Wording};
 
 /// Runs `plan` with variables from `env`, printing the plan on `out`.
 pub fn run(args: PlanArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) -> u8 {
-    let Some((_runtime, computed)) = compute_from_flags(&args.target, env) else {
+    let purpose = Purpose {
+        unset_secrets: UnsetSecrets::LeaveUncompared,
+        rotate: &args.rotate,
+    };
+    let Some((_runtime, computed)) = compute_from_flags(&args.target, env, purpose) else {
         return EXIT_ERROR;
     };
     if let Some(path) = &args.out {
@@ -35,10 +38,23 @@ pub fn run(args: PlanArgs, log: &LogArgs, env: &dyn Env, out: &mut dyn Write) ->
     }
 }
 
+/// What a command needs of its plan beyond the target.
+#[derive(Debug, Clone, Copy)]
+pub struct Purpose<'a> {
+    /// Previews (`plan`, `drift`) run without secret-only variables; `apply` needs them.
+    pub unset_secrets: UnsetSecrets,
+    /// `--rotate` globs (`plan`, `apply`).
+    pub rotate: &'a [String],
+}
+
 /// Loads, connects, reads and diffs as the flags say; reports any error on stderr.
 /// Returns the runtime with the plan: the computed client keeps working on it (apply).
-pub fn compute_from_flags(target: &TargetArgs, env: &dyn Env) -> Option<(Runtime, Computed)> {
-    let result = request(target, env).and_then(|request| {
+pub fn compute_from_flags(
+    target: &TargetArgs,
+    env: &dyn Env,
+    purpose: Purpose<'_>,
+) -> Option<(Runtime, Computed)> {
+    let result = request(target, env, purpose).and_then(|request| {
         let runtime = Runtime::new().map_err(|e| PlanError::Input {
             message: format!("cannot start the async runtime: {e}"),
         })?;
@@ -57,7 +73,11 @@ pub fn compute_from_flags(target: &TargetArgs, env: &dyn Env) -> Option<(Runtime
     }
 }
 
-fn request<'a>(target: &TargetArgs, env: &'a dyn Env) -> Result<PlanRequest<'a>, PlanError> {
+fn request<'a>(
+    target: &TargetArgs,
+    env: &'a dyn Env,
+    purpose: Purpose<'_>,
+) -> Result<PlanRequest<'a>, PlanError> {
     let TargetArgs {
         files,
         selection,
@@ -65,17 +85,17 @@ fn request<'a>(target: &TargetArgs, env: &'a dyn Env) -> Result<PlanRequest<'a>,
         max_deletes,
     } = target;
     Ok(PlanRequest {
-        load: LoadOptions {
-            paths: files.files.clone(),
-            allow_literal_secrets: files.allow_literal_secrets,
-            values_files: Some(files.values.files.clone()),
-        },
-        selection: Selection::new(&selection.projects, &selection.types, &selection.names)?,
+        load: files
+            .load_options()
+            .map_err(|message| PlanError::Input { message })?,
+        selection: Selection::new(&selection.projects, &selection.types, &selection.names)?
+            .with_rotation(purpose.rotate)?,
         client: super::server::client_config(server, env).map_err(|e| PlanError::Input {
             message: format!("{e:#}"),
         })?,
         env,
         max_deletes: *max_deletes,
+        unset_secrets: purpose.unset_secrets,
     })
 }
 

@@ -187,6 +187,7 @@ fn load(files: &[String]) -> Result<DesiredState, String> {
         paths: files.to_vec(),
         allow_literal_secrets: false,
         values_files: None,
+        ..LoadOptions::default()
     };
     match crate::desired::load(&options) {
         Ok(loaded) => Ok(loaded.state),

@@ -99,6 +99,7 @@ fn load_seed(paths: &[String], env: &dyn Env) -> anyhow::Result<Seed> {
         paths: paths.to_vec(),
         allow_literal_secrets: true,
         values_files: None,
+        ..LoadOptions::default()
     };
     let loaded = desired::load(&options).map_err(|diagnostics| {
         let lines: Vec<String> = diagnostics.iter().map(describe).collect();

@@ -16,10 +16,17 @@ use crate::refs::{Env, ProcessEnv, references_in_connection, unconvertible_refer
 
 /// Runs `validate` and returns the exit code (0 valid, 1 invalid).
 pub fn run(args: &ValidateArgs, out: &mut dyn Write) -> u8 {
+    let base = match args.files.load_options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_ERROR;
+        }
+    };
     let (runs, mut diagnostics) = environment_runs(args);
     let mut loaded = None;
     for values_files in runs {
-        let (run_loaded, found) = validate_once(args, values_files);
+        let (run_loaded, found) = validate_once(args, &base, values_files);
         diagnostics.extend(found);
         loaded = loaded.or(run_loaded);
     }
@@ -67,6 +74,7 @@ fn environment_name(files: &[PathBuf]) -> String {
 /// diagnostic names the environment (its `environment:`, or the file).
 fn validate_once(
     args: &ValidateArgs,
+    base: &LoadOptions,
     values_files: Option<Vec<PathBuf>>,
 ) -> (Option<Loaded>, Vec<Diagnostic>) {
     let label = values_files
@@ -74,9 +82,8 @@ fn validate_once(
         .filter(|_| args.values_each.is_some())
         .map(|files| environment_name(files));
     let options = LoadOptions {
-        paths: args.files.files.clone(),
-        allow_literal_secrets: args.files.allow_literal_secrets,
         values_files,
+        ..base.clone()
     };
     let (loaded, mut diagnostics) = match desired::load(&options) {
         Ok(loaded) => {

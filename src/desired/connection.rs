@@ -9,6 +9,7 @@ use super::{Scope, check_pointer_list};
 use crate::catalog::{catalog, scalar_text, type_names};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::model::{Connection, sensitive_pointers, unsafe_name};
+use crate::refs::{ReferenceUse, reference_uses};
 
 /// Keys every connection may have besides its type's fields.
 const CONNECTION_KEYS: [&str; 5] = ["type", "name", "renamedFrom", "ignoreFields", "protect"];
@@ -30,6 +31,8 @@ pub(super) struct ParsedConnection {
     pub name_location: Location,
     /// Fields written with `${var:...}`, as written, by JSON Pointer.
     pub var_templates: BTreeMap<String, String>,
+    /// Every reference and where its value is written.
+    pub references: Vec<(ReferenceUse, Location)>,
 }
 
 /// Checks one item of `connections`. Diagnostics go to `out`; the connection is returned
@@ -75,7 +78,7 @@ pub(super) fn check_connection(
         .get("ignoreFields")
         .map(|n| check_pointer_list(n, &known, scope, checker.out))
         .unwrap_or_default();
-    let template = check_fields(node, entries, kind, &mut checker);
+    let body = check_fields(node, entries, kind, &mut checker);
     let (name, name_location) = name?;
     if let Some(old) = renamed_from
         .as_ref()
@@ -90,14 +93,23 @@ pub(super) fn check_connection(
             .map_or(node.location, |n| n.location);
         checker.error(at, message, Some(hint.to_string()));
     }
+    let template = Connection::from_body(kind, &name, body, true);
+    let references = reference_uses(&template)
+        .into_iter()
+        .map(|r| {
+            let at = checker.locations.get(&r.pointer).copied();
+            (r, at.unwrap_or(node.location))
+        })
+        .collect();
     Some(ParsedConnection {
-        template: Connection::from_body(kind, &name, template, true),
+        template,
         renamed_from,
         ignore_fields,
         protect,
         location: node.location,
         name_location,
         var_templates: checker.var_templates,
+        references,
     })
 }
 

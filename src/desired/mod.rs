@@ -21,7 +21,7 @@ use std::sync::Arc;
 use crate::diag::{self, Diagnostic, did_you_mean};
 use crate::model::Connection;
 use crate::model::pointer_tokens;
-use crate::refs::references_in_connection;
+use crate::refs::{ReferencePolicy, ReferenceUse, references_in_connection};
 use crate::values::Values;
 use document::{ParsedDocument, Setting};
 use yaml::{Location, Node};
@@ -39,6 +39,8 @@ pub struct LoadOptions {
     /// given: every reference is an error). `None` leaves references as written
     /// (`validate` without `--values`).
     pub values_files: Option<Vec<PathBuf>>,
+    /// Which variables the files may reference (`--allow-env`, built-in refusals).
+    pub reference_policy: ReferencePolicy,
 }
 
 /// A successful load: the state plus warnings.
@@ -261,6 +263,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
     for file in &files {
         documents.extend(load_file(file, options, values.as_ref(), &mut diagnostics));
     }
+    check_references(&documents, &options.reference_policy, &mut diagnostics);
     let state = merge(documents, &mut diagnostics);
     check_ignored_connections(&state, &mut diagnostics);
     diag::sort(&mut diagnostics);
@@ -315,6 +318,66 @@ fn check_bytes(
         .filter_map(|d| document::check_document(d, scope, options.allow_literal_secrets, out))
         .map(|d| (scope.file.clone(), d))
         .collect()
+}
+
+/// Every reference must pass the policy (never the tool's or a CI system's credentials,
+/// only `--allow-env` names), and a variable a secret field or sensitive entry uses may not
+/// also feed a plain field, where its value would be stored readable: one error per
+/// variable, at the plain use, naming the sensitive one.
+fn check_references(
+    documents: &[(PathBuf, ParsedDocument)],
+    policy: &ReferencePolicy,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut sensitive_at: BTreeMap<&str, (Place, &ReferenceUse)> = BTreeMap::new();
+    let mut plain_at: BTreeMap<&str, (Place, &ReferenceUse)> = BTreeMap::new();
+    for (file, document) in documents {
+        let project = document.project.as_ref().map(|p| p.value.as_str());
+        let scope = Scope::for_file(file, None).with_project(project);
+        for connection in &document.connections {
+            let scope = scope.with_connection(Some(&connection.template.name));
+            for (reference, at) in &connection.references {
+                if let Err(refusal) = policy.check(&reference.variable) {
+                    let error = Diagnostic::error(refusal.message).with_hint(refusal.hint);
+                    out.push(scope.diagnostic(error, *at));
+                }
+                let seen = if reference.sensitive {
+                    &mut sensitive_at
+                } else {
+                    &mut plain_at
+                };
+                let place = Place {
+                    scope: scope.clone(),
+                    at: *at,
+                };
+                seen.entry(&reference.variable)
+                    .or_insert((place, reference));
+            }
+        }
+    }
+    for (variable, (plain, plain_use)) in &plain_at {
+        let Some((secret, secret_use)) = sensitive_at.get(variable) else {
+            continue;
+        };
+        let message = format!(
+            "`${{env:{variable}}}` feeds the plain field `{}` here and the sensitive `{}` of {} at {}:{}:{}: its value would be stored readable",
+            plain_use.pointer,
+            secret_use.pointer,
+            secret.scope.connection.as_deref().unwrap_or_default(),
+            secret.scope.file.display(),
+            secret.at.line,
+            secret.at.column,
+        );
+        let error = Diagnostic::error(message)
+            .with_hint("give the secret a variable of its own, used only by secret values");
+        out.push(plain.scope.diagnostic(error, plain.at));
+    }
+}
+
+/// A place in a file, with the diagnostics' project and connection.
+struct Place {
+    scope: Scope,
+    at: Location,
 }
 
 /// Reads at most one byte more than the parser accepts, so a huge file is refused
@@ -540,6 +603,7 @@ mod tests {
             paths: vec![dir.path().display().to_string()],
             allow_literal_secrets,
             values_files: None,
+            ..LoadOptions::default()
         })
     }
 

@@ -8,7 +8,6 @@ use futures::future::try_join_all;
 
 use super::PlanError;
 use super::diff::{CurrentState, SelectedProject, match_connections};
-use super::normalise::compare_view;
 use super::selection::Selection;
 use crate::api::{ApiError, Client};
 use crate::catalog::type_names;
@@ -33,7 +32,7 @@ pub async fn read_current(
     for (project, connections) in &state {
         check_unique_names(project, connections)?;
     }
-    fetch_hidden_values(client, projects, &mut state).await?;
+    fetch_hidden_values(client, projects, selection, &mut state).await?;
     Ok(state)
 }
 
@@ -107,6 +106,7 @@ fn names_a_missing_project(error: &crate::api::ApiError) -> bool {
 async fn fetch_hidden_values(
     client: &Client,
     projects: &[SelectedProject],
+    selection: &Selection,
     state: &mut CurrentState,
 ) -> Result<(), PlanError> {
     let mut wanted: Vec<(String, usize)> = Vec::new();
@@ -121,12 +121,18 @@ async fn fetch_hidden_values(
             };
             let current = &currents[i];
             let same_kind = current.kind == selected.resolved.kind;
-            let ignore = &selected.desired.ignore_fields;
-            if same_kind
-                && !compare_view(&selected.resolved, current, ignore)
+            // An unresolved value is not compared; whether the server returns it matters
+            // only to `--rotate`.
+            let uncompared = selected.uncompared_pointers();
+            let rotate = selection.rotates(&selected.desired.template.name);
+            let needs_value = || {
+                selected
+                    .compare_with(current)
                     .unknown
-                    .is_empty()
-            {
+                    .iter()
+                    .any(|p| rotate || !uncompared.contains(p))
+            };
+            if same_kind && needs_value() {
                 wanted.push((project.name.clone(), i));
             }
         }

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use globset::GlobSet;
 use serde_json::Value;
 
-use super::normalise::{Comparison, compare_view, fingerprint, normalise};
+use super::normalise::{
+    Comparison, compare_view, compare_view_leaving_out, fingerprint, normalise,
+};
 use super::selection::Selection;
 use super::{
     Action, Change, FieldChange, Note, NoteKind, Plan, PlanError, SENSITIVE, Unmanaged,
@@ -17,6 +19,7 @@ use crate::desired::{DesiredConnection, ProtectGlobs};
 use crate::model::{
     Body, Connection, escape_pointer_token, pointer_get, sensitive_pointers, unsafe_name,
 };
+use crate::refs::ReferenceUse;
 
 /// What the server holds: every selected project's connections of the selected types.
 pub type CurrentState = BTreeMap<String, Vec<Connection>>;
@@ -29,6 +32,26 @@ pub struct SelectedConnection {
     pub desired: DesiredConnection,
     /// The same connection with every reference resolved.
     pub resolved: Connection,
+    /// Sensitive values a preview left unresolved (their variables are unset): not
+    /// compared, noted once per variable.
+    pub uncompared: Vec<ReferenceUse>,
+}
+
+impl SelectedConnection {
+    /// The pointers of the values a preview left unresolved.
+    pub(crate) fn uncompared_pointers(&self) -> Vec<String> {
+        self.uncompared.iter().map(|r| r.pointer.clone()).collect()
+    }
+
+    /// The comparable forms of this connection and its current counterpart.
+    pub(crate) fn compare_with(&self, current: &Connection) -> Comparison {
+        compare_view_leaving_out(
+            &self.resolved,
+            current,
+            &self.desired.ignore_fields,
+            &self.uncompared_pointers(),
+        )
+    }
 }
 
 /// A desired project in the selection.
@@ -103,10 +126,43 @@ pub fn diff(
         diff_project(project, currents, selection, &mut plan)?;
     }
     super::guard::refuse_protected(projects, &plan)?;
+    let rotated: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| !c.rotated_paths().is_empty())
+        .map(|c| c.name.as_str())
+        .collect();
+    selection.check_rotation(&rotated)?;
+    plan.notes.extend(unset_variable_notes(projects));
     // Stable: file order holds within a phase.
     plan.changes.sort_by_key(|c| c.action.phase());
     plan.notes.sort();
     Ok(plan)
+}
+
+/// For every selected connection, one note per unset variable whose sensitive values a
+/// preview left uncompared (renderers summarise them once per variable).
+fn unset_variable_notes(projects: &[SelectedProject]) -> Vec<Note> {
+    let mut notes = Vec::new();
+    for project in projects {
+        for selected in &project.connections {
+            let mut by_variable: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            for reference in &selected.uncompared {
+                let paths = by_variable.entry(&reference.variable).or_default();
+                paths.push(reference.pointer.clone());
+            }
+            let t = &selected.desired.template;
+            notes.extend(by_variable.into_iter().map(|(variable, paths)| Note {
+                kind: NoteKind::UnsetVariable,
+                project: project.name.clone(),
+                connection_type: t.kind.clone(),
+                name: t.name.clone(),
+                paths,
+                variable: Some(variable.to_string()),
+            }));
+        }
+    }
+    notes
 }
 
 fn diff_project(
@@ -122,7 +178,8 @@ fn diff_project(
             None => plan.changes.push(create(&project.name, selected)),
             Some((i, how)) => {
                 matched[i] = true;
-                compare_existing(&project.name, selected, &currents[i], how, plan);
+                let rotate = selection.rotates(&selected.desired.template.name);
+                compare_existing(&project.name, selected, &currents[i], how, rotate, plan);
             }
         }
     }
@@ -162,18 +219,30 @@ fn compare_existing(
     selected: &SelectedConnection,
     current: &Connection,
     how: Match,
+    rotate: bool,
     plan: &mut Plan,
 ) {
     if current.kind != selected.resolved.kind {
         plan.changes.push(replace(project, selected, current));
         return;
     }
-    let view = compare_view(&selected.resolved, current, &selected.desired.ignore_fields);
-    if !view.unknown.is_empty() {
+    let view = selected.compare_with(current);
+    // An unresolved value has its own note ("not compared: ... is not set").
+    let uncompared = selected.uncompared_pointers();
+    let write_only: Vec<String> = view
+        .unknown
+        .iter()
+        .filter(|p| !uncompared.contains(p))
+        .cloned()
+        .collect();
+    if !write_only.is_empty() {
         plan.notes
-            .push(write_only_note(project, selected, &view.unknown));
+            .push(write_only_note(project, selected, &write_only));
     }
-    let fields = field_changes(selected, current, &view);
+    let mut fields = field_changes(selected, current, &view);
+    if rotate {
+        fields.extend(rotated_fields(selected, current, &view.unknown));
+    }
     let action = match how {
         Match::RenamedFrom => Action::Rename,
         Match::Name if fields.is_empty() => {
@@ -190,6 +259,34 @@ fn compare_existing(
     });
 }
 
+/// `--rotate`: one change per value the server does not return, re-sent with the update
+/// (sensitive ones without values).
+fn rotated_fields(
+    selected: &SelectedConnection,
+    current: &Connection,
+    unknown: &[String],
+) -> Vec<FieldChange> {
+    let template = &selected.desired.template;
+    let sensitive = SensitivePaths::of(&[template, &selected.resolved, current]);
+    let after = normalise(&template.kind, &template.fields);
+    unknown
+        .iter()
+        .map(|path| {
+            let sensitive = sensitive.covers(path);
+            FieldChange {
+                path: path.clone(),
+                before: None,
+                after: present(pointer_get(&after, path)).filter(|_| !sensitive),
+                sensitive,
+                before_present: false,
+                after_present: true,
+                before_withheld: false,
+                rotated: true,
+            }
+        })
+        .collect()
+}
+
 fn write_only_note(project: &str, selected: &SelectedConnection, unknown: &[String]) -> Note {
     let t = &selected.desired.template;
     Note {
@@ -198,6 +295,7 @@ fn write_only_note(project: &str, selected: &SelectedConnection, unknown: &[Stri
         connection_type: t.kind.clone(),
         name: t.name.clone(),
         paths: unknown.to_vec(),
+        variable: None,
     }
 }
 
@@ -230,6 +328,7 @@ fn field_changes(
             before_present: true,
             after_present: true,
             before_withheld: false,
+            rotated: false,
         });
     }
     let before = normalise(&current.kind, &current.fields);
@@ -249,6 +348,7 @@ fn field_changes(
                 before_present,
                 after_present,
                 before_withheld: false,
+                rotated: false,
             }
         } else {
             let desired = present(pointer_get(&after, &path));
@@ -265,6 +365,7 @@ fn field_changes(
                 before_present,
                 after_present,
                 before_withheld,
+                rotated: false,
             }
         };
         out.push(change);
@@ -621,6 +722,56 @@ mod tests {
             ("/password", true, &None, &None)
         );
         assert!(!format!("{:?}", plan.changes).contains("canary"));
+    }
+
+    /// A selected email connection whose password variable is unset, as a preview
+    /// resolves it.
+    fn previewed(name: &str) -> SelectedConnection {
+        let body = json!({"host": "h", "auth": true, "username": "u", "password": "${env:PW}"});
+        let mut selected = wanted("email", name, body);
+        let env = crate::refs::MapEnv::default();
+        let (resolved, uncompared) =
+            crate::refs::resolve_for_preview(&selected.desired.template, &env).unwrap();
+        selected.resolved = resolved;
+        selected.uncompared = uncompared;
+        selected
+    }
+
+    #[test]
+    fn an_unresolved_secret_is_not_compared_and_noted_once_per_variable() {
+        let current = |name: &str| {
+            conn(
+                "email",
+                name,
+                json!({"host": "h", "auth": true, "username": "u", "password": "canary-pw"}),
+            )
+        };
+        let plan = plan_of(
+            project(false, vec![previewed("a"), previewed("b")]),
+            vec![current("a"), current("b")],
+        );
+        assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+        assert_eq!(plan.unchanged, 2);
+        let texts: Vec<String> = plan.notes.iter().map(Note::text).collect();
+        assert_eq!(
+            texts,
+            [
+                "P/email/a: not compared: ${env:PW} is not set; apply needs it (/password)",
+                "P/email/b: not compared: ${env:PW} is not set; apply needs it (/password)"
+            ]
+        );
+        let moved = conn(
+            "email",
+            "a",
+            json!({"host": "other", "auth": true, "username": "u"}),
+        );
+        let plan = plan_of(project(false, vec![previewed("a")]), vec![moved]);
+        let paths: Vec<&str> = plan.changes[0]
+            .fields
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect();
+        assert_eq!(paths, ["/host"]);
     }
 
     #[test]

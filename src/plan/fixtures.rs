@@ -18,6 +18,7 @@ pub(crate) fn wanted(kind: &str, name: &str, body: Value) -> SelectedConnection 
     let template = Connection::from_body(kind, name, body.as_object().unwrap().clone(), true);
     SelectedConnection {
         resolved: template.clone(),
+        uncompared: Vec::new(),
         desired: DesiredConnection {
             template,
             renamed_from: None,

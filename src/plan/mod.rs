@@ -93,6 +93,9 @@ pub struct FieldChange {
     /// `before` (DESIGN.md 1.1).
     #[serde(default)]
     pub before_withheld: bool,
+    /// `--rotate`: the server does not return this value, and the update re-sends it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rotated: bool,
 }
 
 /// How a current value is shown in place of the server's when the desired value at that
@@ -147,6 +150,15 @@ pub struct Change {
 }
 
 impl Change {
+    /// The pointers `--rotate` re-sends with this change.
+    pub fn rotated_paths(&self) -> Vec<&str> {
+        self.fields
+            .iter()
+            .filter(|f| f.rotated)
+            .map(|f| f.path.as_str())
+            .collect()
+    }
+
     /// `project/type/name` as the plan prints it.
     pub fn address(&self) -> String {
         format!("{}/{}/{}", self.project, self.kind, self.name)
@@ -349,6 +361,19 @@ pub struct PlanRequest<'a> {
     pub env: &'a dyn Env,
     /// Refuse a plan with more deletes plus replaces (`--max-deletes`).
     pub max_deletes: Option<usize>,
+    /// What an unset variable that only sensitive values use does.
+    pub unset_secrets: UnsetSecrets,
+}
+
+/// What an unset variable that only sensitive values use does to a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnsetSecrets {
+    /// An error, like any missing variable: `apply` must send the value.
+    #[default]
+    Refuse,
+    /// The value is not compared, with a note: `plan` and `drift` are previews, which
+    /// never show a sensitive value, so they run without the secrets.
+    LeaveUncompared,
 }
 
 /// A computed plan with what produced it.
@@ -372,7 +397,12 @@ pub async fn compute(request: PlanRequest<'_>) -> Result<Computed, PlanError> {
     request
         .selection
         .check_projects(&names, "of the desired-state files")?;
-    let projects = select(&loaded.state, &request.selection, request.env)?;
+    let projects = select(
+        &loaded.state,
+        &request.selection,
+        request.env,
+        request.unset_secrets,
+    )?;
     let client = Client::connect(request.client).await?;
     let current = read_current(&client, &projects, &request.selection).await?;
     check_selected_connections(&loaded.state, &request.selection, &current)?;
@@ -446,6 +476,7 @@ pub fn select(
     state: &DesiredState,
     selection: &Selection,
     env: &dyn Env,
+    unset_secrets: UnsetSecrets,
 ) -> Result<Vec<SelectedProject>, PlanError> {
     let mut missing = Vec::new();
     let mut projects = Vec::new();
@@ -460,10 +491,17 @@ pub fn select(
             if !selection.connection(&template.kind, &template.name) {
                 continue;
             }
-            match crate::refs::resolve_connection(template, env) {
-                Ok(resolved) => connections.push(SelectedConnection {
+            let resolution = match unset_secrets {
+                UnsetSecrets::Refuse => {
+                    crate::refs::resolve_connection(template, env).map(|c| (c, Vec::new()))
+                }
+                UnsetSecrets::LeaveUncompared => crate::refs::resolve_for_preview(template, env),
+            };
+            match resolution {
+                Ok((resolved, uncompared)) => connections.push(SelectedConnection {
                     desired: desired.clone(),
                     resolved,
+                    uncompared,
                 }),
                 Err(crate::refs::MissingVariables(names)) => missing.extend(names),
             }
@@ -505,6 +543,7 @@ mod tests {
             paths: vec![file.display().to_string()],
             allow_literal_secrets: false,
             values_files: None,
+            ..LoadOptions::default()
         };
         crate::desired::load(&options).unwrap().state
     }
@@ -515,14 +554,26 @@ mod tests {
     fn a_variable_that_does_not_convert_to_its_field_type_is_refused() {
         let yaml = "project: P\nconnections:\n  - type: syslog\n    name: s\n    syslogServerHostname: h\n    syslogPort: ${env:PORT}\n";
         let env = MapEnv([("PORT".to_string(), "canary-port".to_string())].into());
-        let err = select(&state(yaml), &Selection::default(), &env).unwrap_err();
+        let err = select(
+            &state(yaml),
+            &Selection::default(),
+            &env,
+            UnsetSecrets::Refuse,
+        )
+        .unwrap_err();
         let message = err.to_string();
         assert_eq!(
             message,
             "P/syslog/s: `syslogPort` takes ${env:PORT}, whose value is not an integer (set them to valid values; nothing was sent to the server)"
         );
         let env = MapEnv([("PORT".to_string(), "514".to_string())].into());
-        let projects = select(&state(yaml), &Selection::default(), &env).unwrap();
+        let projects = select(
+            &state(yaml),
+            &Selection::default(),
+            &env,
+            UnsetSecrets::Refuse,
+        )
+        .unwrap();
         assert_eq!(
             projects[0].connections[0].resolved.fields["syslogPort"],
             514
@@ -531,7 +582,13 @@ mod tests {
 
     #[test]
     fn every_missing_variable_is_listed_at_once() {
-        let err = select(&state(TWO), &Selection::default(), &MapEnv::default()).unwrap_err();
+        let err = select(
+            &state(TWO),
+            &Selection::default(),
+            &MapEnv::default(),
+            UnsetSecrets::Refuse,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string().lines().next().unwrap(),
             "missing environment variables: HOST_A, PW_B (set them before running; nothing was sent to the server)"
@@ -539,10 +596,33 @@ mod tests {
     }
 
     #[test]
+    fn a_preview_needs_only_the_variables_of_plain_fields() {
+        let env = MapEnv([("HOST_A".to_string(), "smtp".to_string())].into());
+        let preview = UnsetSecrets::LeaveUncompared;
+        let projects = select(&state(TWO), &Selection::default(), &env, preview).unwrap();
+        let script = &projects[0].connections[1];
+        assert_eq!(script.uncompared.len(), 1);
+        assert_eq!(script.uncompared[0].variable, "PW_B");
+        assert_eq!(script.uncompared_pointers(), ["/password"]);
+        let err = select(
+            &state(TWO),
+            &Selection::default(),
+            &MapEnv::default(),
+            preview,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("missing environment variables: HOST_A ("),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_selection_limits_what_is_resolved() {
         let selection = Selection::new(&[], &["email".into()], &[]).unwrap();
         let env = MapEnv([("HOST_A".to_string(), "smtp".to_string())].into());
-        let projects = select(&state(TWO), &selection, &env).unwrap();
+        let projects = select(&state(TWO), &selection, &env, UnsetSecrets::Refuse).unwrap();
         assert_eq!(projects[0].connections.len(), 1);
         assert_eq!(projects[0].connections[0].resolved.fields["host"], "smtp");
         assert_eq!(
@@ -550,7 +630,11 @@ mod tests {
             "${env:HOST_A}"
         );
         let other = Selection::new(&["Q*".into()], &[], &[]).unwrap();
-        assert!(select(&state(TWO), &other, &env).unwrap().is_empty());
+        assert!(
+            select(&state(TWO), &other, &env, UnsetSecrets::Refuse)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -38,6 +38,18 @@ pub(crate) fn compare_view(
     current: &Connection,
     ignore: &[String],
 ) -> Comparison {
+    compare_view_leaving_out(desired, current, ignore, &[])
+}
+
+/// [`compare_view`] that also leaves `uncompared` pointers out of the comparison (values
+/// a preview could not resolve) while still telling, in `unknown`, whether the server
+/// returns them (so `--rotate` knows what it re-sends).
+pub(crate) fn compare_view_leaving_out(
+    desired: &Connection,
+    current: &Connection,
+    ignore: &[String],
+    uncompared: &[String],
+) -> Comparison {
     let (desired_fields, current_fields) = with_secret_markers(desired, current);
     let mut d = normalise(&desired.kind, &desired_fields);
     let mut c = normalise(&current.kind, &current_fields);
@@ -51,7 +63,7 @@ pub(crate) fn compare_view(
         }
     }
     accept_server_filled_values(&desired.kind, &mut d, &c);
-    for pointer in ignore {
+    for pointer in ignore.iter().chain(uncompared) {
         pointer_remove(&mut d, pointer);
         pointer_remove(&mut c, pointer);
     }

@@ -15,6 +15,9 @@ pub enum NoteKind {
     WriteOnly,
     /// `apply FILE`: the server already holds what this change makes; it is left out.
     AlreadyInEffect,
+    /// A preview ran without this sensitive value's variable, so the value is not
+    /// compared; apply needs it.
+    UnsetVariable,
 }
 
 impl NoteKind {
@@ -30,18 +33,36 @@ impl NoteKind {
                 "is already as the saved plan makes it, left out",
                 "are already as the saved plan makes them, left out",
             ),
+            NoteKind::UnsetVariable => ("uses it", "use it"),
+        }
+    }
+
+    /// What the summary line of this kind's notes about `variable` starts with (the
+    /// notes of an unset variable are summarised once per variable).
+    pub fn summary_lead(self, variable: Option<&str>) -> Option<String> {
+        match (self, variable) {
+            (NoteKind::UnsetVariable, Some(variable)) => Some(unset_text(variable)),
+            _ => None,
         }
     }
 
     /// The per-connection text after `project/type/name: `, given the paths.
-    fn detail(self, paths: &str) -> String {
+    fn detail(self, paths: &str, variable: Option<&str>) -> String {
         match self {
             NoteKind::WriteOnly => {
                 format!("cannot compare {paths} (write-only: the server does not return the value)")
             }
             NoteKind::AlreadyInEffect => "already in effect, left out".to_string(),
+            NoteKind::UnsetVariable => {
+                format!("{} ({paths})", unset_text(variable.unwrap_or("?")))
+            }
         }
     }
+}
+
+/// `not compared: ${env:X} is not set; apply needs it`.
+fn unset_text(variable: &str) -> String {
+    format!("not compared: ${{env:{variable}}} is not set; apply needs it")
 }
 
 /// One note about one connection.
@@ -58,6 +79,9 @@ pub struct Note {
     pub name: String,
     /// JSON Pointers the note is about.
     pub paths: Vec<String>,
+    /// The variable the note is about (`unset_variable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable: Option<String>,
 }
 
 impl Note {
@@ -68,7 +92,8 @@ impl Note {
             self.project,
             self.connection_type,
             self.name,
-            self.kind.detail(&self.paths.join(", "))
+            self.kind
+                .detail(&self.paths.join(", "), self.variable.as_deref())
         )
     }
 }
@@ -85,6 +110,7 @@ mod tests {
             connection_type: "ftp".into(),
             name: "f".into(),
             paths: vec!["/password".into()],
+            variable: None,
         };
         assert_eq!(
             note.text(),

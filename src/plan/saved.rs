@@ -240,7 +240,7 @@ pub fn standing(
     at_desired: Option<&Connection>,
     resolved: Option<&Connection>,
 ) -> Result<Standing, PlanError> {
-    let in_effect = match resolved {
+    let made = match resolved {
         None => at_current.is_none(),
         Some(resolved) => {
             let old_gone = change.action != Action::Rename || at_current.is_none();
@@ -248,11 +248,14 @@ pub fn standing(
                 && at_desired.is_some_and(|c| super::in_sync(resolved, c, &change.ignore_fields))
         }
     };
+    // A rotation re-sends values the server does not return, so it can never be seen
+    // in effect: it is made again (a repeated PUT of the same values is harmless).
+    let rotation = !change.rotated_paths().is_empty();
     let unchanged = at_current.map(fingerprint) == change.fingerprint;
     let replace_half_done = change.action == Action::Replace && at_current.is_none();
-    if in_effect {
+    if made && !rotation {
         Ok(Standing::InEffect)
-    } else if unchanged || replace_half_done {
+    } else if unchanged || replace_half_done || made {
         Ok(Standing::Pending)
     } else {
         Err(saved_error(format!(
@@ -594,5 +597,31 @@ mod tests {
         );
         let replaced = standing(replace, Some(&wanted), Some(&wanted), Some(&wanted));
         assert_eq!(replaced.unwrap(), Standing::InEffect);
+    }
+
+    #[test]
+    fn a_rotation_is_never_in_effect_yet_a_done_one_is_not_stale() {
+        let plan = plan_without_literals();
+        let mut update = plan
+            .changes
+            .iter()
+            .find(|c| c.name == "changed")
+            .unwrap()
+            .clone();
+        let wanted = update.desired.clone().unwrap();
+        let done = standing(&update, Some(&wanted), Some(&wanted), Some(&wanted));
+        assert_eq!(done.unwrap(), Standing::InEffect);
+        update.fields.push(FieldChange {
+            path: "/password".into(),
+            before: None,
+            after: None,
+            sensitive: true,
+            before_present: false,
+            after_present: true,
+            before_withheld: false,
+            rotated: true,
+        });
+        let again = standing(&update, Some(&wanted), Some(&wanted), Some(&wanted));
+        assert_eq!(again.unwrap(), Standing::Pending);
     }
 }

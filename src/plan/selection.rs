@@ -11,6 +11,8 @@ pub struct Selection {
     types: Vec<String>,
     names: Option<GlobSet>,
     name_globs: Vec<String>,
+    rotate: Option<GlobSet>,
+    rotate_globs: Vec<String>,
 }
 
 /// A selection flag whose value cannot be used: a glob that does not parse, an unknown
@@ -81,6 +83,8 @@ impl Selection {
             types: types.to_vec(),
             names: glob_set("--name", names, true)?,
             name_globs: names.to_vec(),
+            rotate: None,
+            rotate_globs: Vec::new(),
         })
     }
 
@@ -125,6 +129,34 @@ impl Selection {
             {
                 let names: Vec<&str> = connections.iter().map(|(_, n)| *n).collect();
                 return Err(EmptySelection::new("--name", glob, &what, &names));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `--rotate` globs (connection names, ignoring case like `--name`; `*` rotates
+    /// every selected connection).
+    pub fn with_rotation(self, globs: &[String]) -> Result<Self, BadSelection> {
+        Ok(Selection {
+            rotate: glob_set("--rotate", globs, true)?,
+            rotate_globs: globs.to_vec(),
+            ..self
+        })
+    }
+
+    /// Whether `--rotate` names this connection: its write-only values are re-sent.
+    pub fn rotates(&self, name: &str) -> bool {
+        self.rotate.as_ref().is_some_and(|set| set.is_match(name))
+    }
+
+    /// Refuses a `--rotate` glob that matches none of `rotated`, the connections whose
+    /// write-only values the plan re-sends.
+    pub fn check_rotation(&self, rotated: &[&str]) -> Result<(), EmptySelection> {
+        for glob in &self.rotate_globs {
+            let one = single_glob("--rotate", glob, true);
+            if !rotated.iter().any(|n| one.is_match(n)) {
+                let what = "existing connection with write-only values in the selection (secrets the server returns readable are compared, not rotated)";
+                return Err(EmptySelection::new("--rotate", glob, what, rotated));
             }
         }
         Ok(())

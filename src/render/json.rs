@@ -72,6 +72,8 @@ struct ReportField<'a> {
     before_withheld: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     after_template: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    rotated: bool,
 }
 
 #[derive(Serialize)]
@@ -178,6 +180,7 @@ fn report_field<'a>(field: &'a FieldChange, change: &'a Change) -> ReportField<'
         after_present: presence(field.after_present),
         before_withheld: field.before_withheld,
         after_template: change.var_templates.get(&field.path).map(String::as_str),
+        rotated: field.rotated,
     }
 }
 
@@ -238,11 +241,12 @@ fn definitions(name: &Value) -> Value {
             "additionalProperties": false,
             "required": ["kind", "project", "type", "name", "paths"],
             "properties": {
-                "kind": {"enum": ["write_only", "already_in_effect"], "description": "write_only: the server does not return these values, so they are not compared (`--rotate` re-sends them). already_in_effect (apply FILE): the server already holds what the saved change makes; it is left out."},
+                "kind": {"enum": ["write_only", "already_in_effect", "unset_variable"], "description": "write_only: the server does not return these values, so they are not compared (`--rotate` re-sends them). already_in_effect (apply FILE): the server already holds what the saved change makes; it is left out. unset_variable: plan or drift ran without `variable`, which these sensitive values use, so they are not compared; apply needs it."},
                 "project": name,
                 "type": {"$ref": "#/$defs/connectionType"},
                 "name": name,
-                "paths": {"type": "array", "items": {"$ref": "#/$defs/pointer"}}
+                "paths": {"type": "array", "items": {"$ref": "#/$defs/pointer"}},
+                "variable": {"type": "string", "description": "The unset variable (unset_variable notes only)."}
             }
         },
         "body": {
@@ -305,7 +309,8 @@ fn field_definition() -> Value {
             "before_present": {"type": "boolean", "description": "Sensitive entries only: whether the server holds a value."},
             "after_present": {"type": "boolean", "description": "Sensitive entries only: whether the desired state sets a value."},
             "before_withheld": {"const": true, "description": "The desired value comes from ${env:...} references, so the server's value (likely an earlier value of those variables) is not given; present only when true."},
-            "after_template": {"type": "string", "description": "The desired value as written with ${var:NAME} references (after is what they resolve to, from the values files)."}
+            "after_template": {"type": "string", "description": "The desired value as written with ${var:NAME} references (after is what they resolve to, from the values files)."},
+            "rotated": {"const": true, "description": "`--rotate`: the server does not return this value and the update re-sends it (from the environment at apply time); present only when true."}
         },
         "dependentSchemas": {"before_withheld": {"not": {"required": ["before"]}}},
         "if": {"properties": {"sensitive": {"const": true}}},

@@ -97,6 +97,10 @@ pub fn change_target(change: &Change) -> String {
         }
         _ => {}
     }
+    let rotated = change.rotated_paths();
+    if !rotated.is_empty() {
+        text.push_str(&format!(" (rotate: re-sends {})", rotated.join(", ")));
+    }
     printable(&text).into_owned()
 }
 
@@ -184,6 +188,8 @@ pub fn source_text(change: &Change) -> Option<String> {
 pub struct NoteSummary<'a> {
     /// What the notes say.
     pub kind: NoteKind,
+    /// The variable they are about (notes of an unset variable are summed per variable).
+    pub variable: Option<&'a str>,
     /// The notes, in plan order (sorted).
     pub notes: Vec<&'a Note>,
 }
@@ -201,24 +207,33 @@ impl NoteSummary<'_> {
         let types: Vec<String> = types.iter().map(|(t, n)| format!("{t} {n}")).collect();
         let n = self.notes.len();
         let (one, many) = self.kind.summary_phrase();
-        format!(
+        let line = format!(
             "{} {} ({})",
             counted(n, "connection", "connections"),
             if n == 1 { one } else { many },
             types.join(", ")
-        )
+        );
+        match self.kind.summary_lead(self.variable) {
+            Some(lead) => format!("{lead}: {line}"),
+            None => line,
+        }
     }
 }
 
 /// The plan's notes grouped by kind, kinds in their declared order.
 pub fn note_summaries(plan: &Plan) -> Vec<NoteSummary<'_>> {
-    let mut by_kind: BTreeMap<NoteKind, Vec<&Note>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<(NoteKind, Option<&str>), Vec<&Note>> = BTreeMap::new();
     for note in &plan.notes {
-        by_kind.entry(note.kind).or_default().push(note);
+        let key = (note.kind, note.variable.as_deref());
+        by_kind.entry(key).or_default().push(note);
     }
     by_kind
         .into_iter()
-        .map(|(kind, notes)| NoteSummary { kind, notes })
+        .map(|((kind, variable), notes)| NoteSummary {
+            kind,
+            variable,
+            notes,
+        })
         .collect()
 }
 

@@ -22,6 +22,11 @@ use crate::plan::{Action, Change, SENSITIVE, holds_reference, normalise, withhel
 
 /// How a sensitive value the plan changes is shown on the desired side.
 const SENSITIVE_CHANGED: &str = "(sensitive, changed)";
+/// How a sensitive value `--rotate` re-sends is shown on the desired side.
+const SENSITIVE_RESENT: &str = "(sensitive, re-sent)";
+/// How a plain value `--rotate` re-sends is shown on the current side (the server does
+/// not return it).
+const NOT_RETURNED: &str = "(not returned by the server)";
 
 /// One side of a change.
 #[derive(Debug, Clone)]
@@ -118,9 +123,14 @@ pub fn desired_side(change: &Change) -> Option<Side> {
             if field.after_present {
                 sensitive.push(field.path.clone());
             }
+            let shown = if field.rotated {
+                SENSITIVE_RESENT
+            } else {
+                SENSITIVE_CHANGED
+            };
             field
                 .after_present
-                .then(|| Value::String(SENSITIVE_CHANGED.to_string()))
+                .then(|| Value::String(shown.to_string()))
         } else {
             field.after.clone()
         };
@@ -157,6 +167,13 @@ pub fn current_side(change: &Change) -> Option<Side> {
     for field in &change.fields {
         match (field.path.as_str(), &field.before) {
             ("/name", Some(Value::String(before))) => name = before.clone(),
+            // The server holds a value it does not return: a sensitive one stays
+            // `(sensitive)`, a plain one is named so and left out of the data.
+            _ if field.rotated && field.sensitive => {}
+            _ if field.rotated => {
+                withheld.push(field.path.clone());
+                set_or_remove(&mut fields, &field.path, Some(NOT_RETURNED.into()));
+            }
             _ if field.sensitive => {
                 let shown = field.before_present.then(|| SENSITIVE.into());
                 if field.before_present {

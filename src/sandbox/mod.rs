@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     latency: Option<Duration>,
     failing_environments: Vec<String>,
     requests: AtomicU64,
+    /// POST, PUT and DELETE requests on connections, answered or not.
+    write_requests: AtomicU64,
 }
 
 impl fmt::Debug for Shared {
@@ -186,6 +188,12 @@ impl RunningSandbox {
     pub fn request_count(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
     }
+
+    /// Write requests (POST, PUT, DELETE) on connections received, whether or not they
+    /// changed anything: a read-only command must leave this at 0.
+    pub fn write_request_count(&self) -> u64 {
+        self.shared.write_requests.load(Ordering::Relaxed)
+    }
 }
 
 fn random_token() -> String {
@@ -222,6 +230,7 @@ pub async fn start(config: SandboxConfig) -> std::io::Result<RunningSandbox> {
         latency: config.latency,
         failing_environments: config.failing_environments.clone(),
         requests: AtomicU64::new(0),
+        write_requests: AtomicU64::new(0),
     });
     let app = routes::router(shared.clone());
     let (stop, stopped) = oneshot::channel::<()>();

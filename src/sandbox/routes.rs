@@ -61,6 +61,9 @@ async fn chaos(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let is_write = matches!(method, Method::POST | Method::PUT | Method::DELETE);
+    if is_write && path.contains("/connections/") {
+        shared.write_requests.fetch_add(1, Ordering::Relaxed);
+    }
     let injected = shared.faults.draw(is_write);
     let response = match injected {
         Some(Injected {

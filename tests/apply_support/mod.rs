@@ -49,6 +49,7 @@ pub fn load(path: &Path) -> DesiredState {
         paths: vec![path.display().to_string()],
         allow_literal_secrets: false,
         values_files: None,
+        ..LoadOptions::default()
     };
     desired::load(&options)
         .unwrap_or_else(|d| panic!("{} does not load: {d:#?}", path.display()))

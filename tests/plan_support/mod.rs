@@ -50,6 +50,7 @@ fn options(dir: &Path) -> LoadOptions {
         paths: vec![dir.display().to_string()],
         allow_literal_secrets: false,
         values_files: None,
+        ..LoadOptions::default()
     }
 }
 
