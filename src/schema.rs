@@ -2,9 +2,10 @@
 //!
 //! The connections schema (draft 2020-12) describes a desired-state document for editors
 //! (yaml-language-server) and CI: per-type properties, required fields, enums, nested
-//! objects, `${env:...}` references wherever a value may come from the environment, and
-//! the catalog's conditional rules as `if` / `then`. `null` is accepted wherever a value
-//! is optional, because the loader reads `null` as absent.
+//! objects, `${env:...}` and `${var:...}` references wherever a value may come from the
+//! environment or a values file (secrets: `${env:...}` only), and the catalog's
+//! conditional rules as `if` / `then`. `null` is accepted wherever a value is optional,
+//! because the loader reads `null` as absent.
 
 use serde_json::{Map, Value, json};
 
@@ -13,16 +14,20 @@ use crate::catalog::{
 };
 use crate::desired::API_VERSION;
 
-/// A whole `${env:NAME}` reference.
-const REFERENCE_PATTERN: &str = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$";
+/// A whole `${env:NAME}` or `${var:NAME}` reference (a plain field: either source).
+const REFERENCE_PATTERN: &str = r"^\$\{(env|var):[A-Za-z_][A-Za-z0-9_]*\}$";
+/// A whole `${env:NAME}` reference: a secret's only form (`${var:...}` values are
+/// committed in git, so the loader refuses them in secret fields).
+const SECRET_REFERENCE_PATTERN: &str = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$";
 /// The schema's identity, beside the plan report's.
 pub const SCHEMA_ID: &str = "https://apinizer-gitops.dev/schemas/connections.schema.json";
 /// What an editor shows for a literal where a secret reference belongs.
-const SECRET_MESSAGE: &str = "Secret field: write a whole ${env:NAME} reference (e.g. ${env:DB_PASSWORD}); literal values are refused";
+const SECRET_MESSAGE: &str = "Secret field: write a whole ${env:NAME} reference (e.g. ${env:DB_PASSWORD}); literal values and ${var:NAME} (committed in values files) are refused";
 /// What an editor shows for a malformed reference.
-const REFERENCE_MESSAGE: &str = "Write a whole ${env:NAME} reference (NAME: letters, digits, `_`)";
+const REFERENCE_MESSAGE: &str =
+    "Write a whole ${env:NAME} or ${var:NAME} reference (NAME: letters, digits, `_`)";
 /// A string holding at least one reference.
-const EMBEDDED_REFERENCE_PATTERN: &str = r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}";
+const EMBEDDED_REFERENCE_PATTERN: &str = r"\$\{(env|var):[A-Za-z_][A-Za-z0-9_]*\}";
 
 /// The JSON Schema of the desired-state files, pretty-printed.
 pub fn connections_schema_text() -> String {
@@ -42,8 +47,14 @@ pub fn connections_schema() -> Value {
     let catalog = catalog();
     let type_names: Vec<&str> = catalog.types.keys().map(String::as_str).collect();
     let mut defs = Map::new();
-    defs.insert("reference".into(), reference_schema(REFERENCE_MESSAGE));
-    defs.insert("secretReference".into(), reference_schema(SECRET_MESSAGE));
+    defs.insert(
+        "reference".into(),
+        reference_schema(REFERENCE_PATTERN, REFERENCE_MESSAGE),
+    );
+    defs.insert(
+        "secretReference".into(),
+        reference_schema(SECRET_REFERENCE_PATTERN, SECRET_MESSAGE),
+    );
     defs.insert(
         "withReference".into(),
         json!({"type": "string", "pattern": EMBEDDED_REFERENCE_PATTERN}),
@@ -115,11 +126,11 @@ fn ignore_fields() -> Value {
     )
 }
 
-/// A whole `${env:NAME}` reference, with the message editors show for anything else.
-fn reference_schema(message: &str) -> Value {
+/// A whole reference matching `pattern`, with the message editors show for anything else.
+fn reference_schema(pattern: &str, message: &str) -> Value {
     json!({
         "type": "string",
-        "pattern": REFERENCE_PATTERN,
+        "pattern": pattern,
         "patternErrorMessage": message,
         "errorMessage": message,
     })
@@ -460,6 +471,11 @@ mod tests {
         );
         let message = &schema["$defs"]["secretReference"]["patternErrorMessage"];
         assert!(message.as_str().unwrap().starts_with("Secret field"));
+        // Values files are committed: a secret never comes from one.
+        let secret_pattern = schema["$defs"]["secretReference"]["pattern"].as_str();
+        assert!(!secret_pattern.unwrap().contains("var"));
+        let pattern = schema["$defs"]["reference"]["pattern"].as_str();
+        assert!(pattern.unwrap().contains("(env|var)"));
         let port = &email["port"]["anyOf"];
         assert_eq!(port[0]["maximum"], 65535);
         assert_eq!(port[1]["$ref"], "#/$defs/reference");

@@ -237,6 +237,55 @@ fn schema_rejects_what_the_loader_rejects() {
     assert!(validator.is_valid(&good));
 }
 
+/// `${var:NAME}` stands wherever `validate` takes it: whole in number, boolean and enum
+/// fields, embedded in strings; never in a secret field (the loader refuses it there).
+#[test]
+fn schema_takes_var_references_except_in_secrets() {
+    let validator = validator();
+    let email = |fields: &str| -> serde_json::Value {
+        let text = format!(
+            r#"{{"project": "P", "connections": [{{"type": "email", "name": "m", "host": "h", {fields}}}]}}"#
+        );
+        serde_json::from_str(&text).unwrap()
+    };
+    for good in [
+        r#""port": "${var:SMTP_PORT}""#,
+        r#""port": "${env:SMTP_PORT}""#,
+        r#""host": "smtp.${var:DOMAIN}", "enableStartTls": "${var:STARTTLS}""#,
+        r#""auth": true, "username": "u", "password": "${env:SMTP_PASSWORD}""#,
+    ] {
+        let errors: Vec<String> = validator
+            .iter_errors(&email(good))
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{good}: {errors:#?}");
+    }
+    for bad in [
+        r#""auth": true, "username": "u", "password": "${var:SMTP_PASSWORD}""#,
+        r#""port": "${var:SMTP PORT}""#,
+        r#""port": "${val:SMTP_PORT}""#,
+    ] {
+        assert!(!validator.is_valid(&email(bad)), "accepted: {bad}");
+    }
+    // An enum field: a whole or embedded reference of either source.
+    let database = |db_type: &str| -> serde_json::Value {
+        let text = format!(
+            r#"{{"project": "P", "connections": [{{"type": "database", "name": "d", "dbType": "{db_type}", "jdbcUrl": "jdbc:${{var:URL}}", "useCredentials": false}}]}}"#
+        );
+        serde_json::from_str(&text).unwrap()
+    };
+    assert!(validator.is_valid(&database("${var:DB_TYPE}")));
+    assert!(!validator.is_valid(&database("MYSQLX")));
+}
+
+#[test]
+fn environments_example_validates_against_the_schema() {
+    let validator = validator();
+    for file in yaml_files(&repo().join("examples/environments/connections")) {
+        assert_valid(&validator, &file);
+    }
+}
+
 #[test]
 fn schema_knows_the_protect_keys() {
     let validator = validator();
