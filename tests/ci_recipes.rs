@@ -38,19 +38,102 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// A fresh checkout: each (folder of this repository, place in the checkout).
+fn lay_out(folders: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (from, to) in folders {
+        copy_tree(&repo().join(from), &dir.path().join(to));
+    }
+    dir
+}
+
 /// A fresh checkout as the recipes' READMEs lay it out: `connections/` (the examples)
 /// and `ci/apinizer-gitops/` (examples/ci/scripts).
 fn checkout() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(
-        &repo().join("examples/connections"),
-        &dir.path().join("connections"),
-    );
-    copy_tree(
-        &repo().join("examples/ci/scripts"),
-        &dir.path().join("ci/apinizer-gitops"),
-    );
-    dir
+    lay_out(&[
+        ("examples/connections", "connections"),
+        ("examples/ci/scripts", "ci/apinizer-gitops"),
+    ])
+}
+
+/// A checkout of the environments recipes: one set of connections, `env/<name>.yaml`
+/// per environment (examples/environments) and the scripts.
+fn environments_checkout() -> tempfile::TempDir {
+    lay_out(&[
+        ("examples/environments/connections", "connections"),
+        ("examples/environments/env", "env"),
+        ("examples/ci/scripts", "ci/apinizer-gitops"),
+    ])
+}
+
+/// The environments of examples/environments/env, sorted.
+fn environment_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("examples/environments/env"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// One installation of the environments example: its own sandbox (project Payments,
+/// empty) and the secrets and CI variables its jobs get.
+struct Installation {
+    name: String,
+    server: Server,
+    secrets: BTreeMap<String, String>,
+}
+
+/// One sandbox per environment of examples/environments (production, staging).
+fn installations() -> Vec<Installation> {
+    environment_names()
+        .into_iter()
+        .map(|name| {
+            let server = serve(Vec::new(), &["Payments"]);
+            let connections = repo().join("examples/environments/connections");
+            let mut secrets: BTreeMap<String, String> = canary_env(&connections)
+                .into_iter()
+                .map(|(k, v)| (k, format!("{v}-{name}")))
+                .collect();
+            add_server_credentials(&mut secrets, &server);
+            Installation {
+                name,
+                server,
+                secrets,
+            }
+        })
+        .collect()
+}
+
+/// The SMTP host each environment's values file gives alerts-smtp.
+fn smtp_host(environment: &str) -> &'static str {
+    match environment {
+        "staging" => "smtp.staging.internal",
+        _ => "smtp.example.com",
+    }
+}
+
+/// Changes alerts-smtp's description in one installation, as a person in its console would.
+fn change_alerts_smtp_behind_the_back(server: &Server) {
+    edit_by_hand(server, "Payments", "alerts-smtp");
+}
+
+/// Fails when a log holds a value of a secret (a password canary).
+fn assert_no_secret(secrets: &BTreeMap<String, String>, logs: &[&str]) {
+    let secret_values = secrets
+        .iter()
+        .filter(|(k, _)| k.contains("PASSWORD"))
+        .map(|(_, v)| v);
+    for secret in secret_values {
+        for log in logs {
+            assert!(
+                !log.contains(secret.as_str()),
+                "a secret in the log:\n{log}"
+            );
+        }
+    }
 }
 
 /// PATH with the built binary first, as the install step leaves it.
@@ -89,6 +172,12 @@ fn shell(argv: &[&str], script: &str, dir: &Path, env: &BTreeMap<String, String>
 fn sandbox() -> (Server, BTreeMap<String, String>) {
     let server = serve(Vec::new(), &["Payments", "Observability"]);
     let mut secrets = canary_env(&repo().join("examples/connections"));
+    add_server_credentials(&mut secrets, &server);
+    (server, secrets)
+}
+
+/// The CI variables that point the recipes at `server`: its URL and the tokens.
+fn add_server_credentials(secrets: &mut BTreeMap<String, String>, server: &Server) {
     secrets.insert("APINIZER_URL".into(), server.url.clone());
     for token in [
         "APINIZER_TOKEN",
@@ -97,16 +186,20 @@ fn sandbox() -> (Server, BTreeMap<String, String>) {
     ] {
         secrets.insert(token.into(), TOKEN.into());
     }
-    (server, secrets)
 }
 
 /// Changes a connection's description through the API, as a person in the console would.
 fn change_behind_the_back(server: &Server) {
-    let mut syslog = server.get("Observability", "audit-syslog");
-    syslog
+    edit_by_hand(server, "Observability", "audit-syslog");
+}
+
+/// Sets a connection's description to "edited by hand" with a raw PUT.
+fn edit_by_hand(server: &Server, project: &str, name: &str) {
+    let mut connection = server.get(project, name);
+    connection
         .fields
         .insert("description".into(), json!("edited by hand"));
-    server.put("Observability", &syslog);
+    server.put(project, &connection);
 }
 
 // ---------------------------------------------------------------------------------
@@ -234,9 +327,15 @@ fn fake_api(comments: Vec<Value>) -> FakeApi {
 // GitHub Actions: a small runner for the recipe's jobs.
 
 const GITHUB_RECIPE: &str = "examples/ci/github-actions/apinizer-gitops.yml";
+const GITHUB_ENVIRONMENTS_RECIPE: &str =
+    "examples/ci/github-actions/apinizer-gitops-environments.yml";
 
 fn github_workflow() -> Value {
-    let mut documents = yaml_documents(GITHUB_RECIPE);
+    workflow(GITHUB_RECIPE)
+}
+
+fn workflow(recipe: &str) -> Value {
+    let mut documents = yaml_documents(recipe);
     assert_eq!(documents.len(), 1);
     documents.remove(0)
 }
@@ -255,9 +354,53 @@ struct JobRun {
 /// artifacts go to and come from `artifacts`. After a failing step only `if: always()`
 /// steps run.
 fn run_github_job(job_name: &str, context: &BTreeMap<String, String>, artifacts: &Path) -> JobRun {
-    let workflow = github_workflow();
+    run_workflow_job(GITHUB_RECIPE, checkout(), job_name, context, artifacts)
+}
+
+/// [`run_github_job`] for one environment of the environments recipe (`context` holds
+/// `matrix.environment` and that environment's secrets).
+fn run_environment_job(
+    job_name: &str,
+    context: &BTreeMap<String, String>,
+    artifacts: &Path,
+) -> JobRun {
+    run_environment_job_in(environments_checkout(), job_name, context, artifacts)
+}
+
+/// [`run_environment_job`] in a given checkout.
+fn run_environment_job_in(
+    checkout: tempfile::TempDir,
+    job_name: &str,
+    context: &BTreeMap<String, String>,
+    artifacts: &Path,
+) -> JobRun {
+    let workflow = workflow(GITHUB_ENVIRONMENTS_RECIPE);
+    if let Some(listed) = workflow["jobs"][job_name]["strategy"]["matrix"]["environment"].as_array()
+    {
+        let environment = &context["matrix.environment"];
+        assert!(
+            listed.contains(&json!(environment)),
+            "{job_name}: {environment}"
+        );
+    }
+    run_workflow_job(
+        GITHUB_ENVIRONMENTS_RECIPE,
+        checkout,
+        job_name,
+        context,
+        artifacts,
+    )
+}
+
+fn run_workflow_job(
+    recipe: &str,
+    checkout: tempfile::TempDir,
+    job_name: &str,
+    context: &BTreeMap<String, String>,
+    artifacts: &Path,
+) -> JobRun {
+    let workflow = workflow(recipe);
     let job = &workflow["jobs"][job_name];
-    let checkout = checkout();
     let dir = checkout.path();
     let mut outputs: BTreeMap<String, String> = BTreeMap::new();
     let resolve = |text: &str, outputs: &BTreeMap<String, String>| -> String {
@@ -394,6 +537,18 @@ fn github_context(
     context
 }
 
+/// The comment job may write pull-request comments only, and runs the base's script.
+fn assert_comment_job_writes_only_comments_from_the_base(jobs: &Value) {
+    assert_eq!(
+        jobs["comment"]["permissions"],
+        json!({"contents": "read", "pull-requests": "write"})
+    );
+    assert_eq!(
+        jobs["comment"]["steps"][0]["with"]["ref"],
+        "${{ github.event.pull_request.base.sha }}"
+    );
+}
+
 #[test]
 fn github_workflow_keeps_its_promises() {
     let workflow = github_workflow();
@@ -407,14 +562,7 @@ fn github_workflow_keeps_its_promises() {
     assert_eq!(jobs["plan"]["permissions"], json!({"contents": "read"}));
     let plan_text = jobs["plan"].to_string();
     assert!(!plan_text.contains("secrets.APINIZER_TOKEN"), "{plan_text}");
-    assert_eq!(
-        jobs["comment"]["permissions"],
-        json!({"contents": "read", "pull-requests": "write"})
-    );
-    assert_eq!(
-        jobs["comment"]["steps"][0]["with"]["ref"],
-        "${{ github.event.pull_request.base.sha }}"
-    );
+    assert_comment_job_writes_only_comments_from_the_base(jobs);
     // Two applies never interleave, and a queued one is not cancelled.
     assert_eq!(
         jobs["apply"]["concurrency"],
@@ -534,19 +682,7 @@ fn github_recipe_plans_comments_applies_the_reviewed_plan_and_detects_drift() {
         server.get("Observability", "audit-syslog").fields["description"],
         "edited again"
     );
-    let secrets_text: Vec<&String> = secrets
-        .iter()
-        .filter(|(k, _)| k.contains("PASSWORD"))
-        .map(|(_, v)| v)
-        .collect();
-    for log in [&plan.log, &apply.log, &refused.log, &drift.log] {
-        for secret in &secrets_text {
-            assert!(
-                !log.contains(secret.as_str()),
-                "a secret in the log:\n{log}"
-            );
-        }
-    }
+    assert_no_secret(&secrets, &[&plan.log, &apply.log, &refused.log, &drift.log]);
 }
 
 #[test]
@@ -586,25 +722,265 @@ fn github_apply_without_a_reviewed_plan_applies_nothing() {
 }
 
 // ---------------------------------------------------------------------------------
+// GitHub Actions over environments: one set of files, a matrix per environment.
+
+#[test]
+fn github_environments_workflow_keeps_its_promises() {
+    let workflow = workflow(GITHUB_ENVIRONMENTS_RECIPE);
+    assert_eq!(workflow["permissions"], json!({}));
+    let jobs = &workflow["jobs"];
+    let environments = json!(environment_names());
+    for job in ["plan", "comment", "apply", "drift"] {
+        let strategy = &jobs[job]["strategy"];
+        let mut listed: Vec<Value> = strategy["matrix"]["environment"]
+            .as_array()
+            .unwrap()
+            .clone();
+        listed.sort_by_key(|v| v.to_string());
+        assert_eq!(
+            json!(listed),
+            environments,
+            "{job}: the example's environments"
+        );
+        // One environment's failure never cancels another's job (an apply half way).
+        assert_eq!(strategy["fail-fast"], false, "{job}");
+    }
+    // Pull-request and drift jobs: read-only everywhere, this environment's read token,
+    // its values file, and no connection secret (previews need none).
+    for job in ["validate", "plan", "drift"] {
+        assert_eq!(
+            jobs[job]["permissions"],
+            json!({"contents": "read"}),
+            "{job}"
+        );
+        let text = jobs[job].to_string();
+        assert!(!text.contains("secrets.APINIZER_TOKEN"), "{text}");
+        assert!(!text.contains("PASSWORD"), "{text}");
+    }
+    for job in ["plan", "drift"] {
+        assert_eq!(jobs[job]["environment"], "${{ matrix.environment }}-read");
+        assert_eq!(
+            jobs[job]["env"]["APINIZER_GITOPS_VALUES"],
+            "env/${{ matrix.environment }}.yaml"
+        );
+    }
+    assert_comment_job_writes_only_comments_from_the_base(jobs);
+    // Applies: the environment's protected GitHub Environment, one at a time each.
+    let apply = &jobs["apply"];
+    assert_eq!(apply["environment"], "${{ matrix.environment }}");
+    assert_eq!(
+        apply["concurrency"],
+        json!({"group": "apinizer-gitops-apply-${{ matrix.environment }}", "cancel-in-progress": false})
+    );
+    assert!(apply.to_string().contains("secrets.PAYMENTS_DB_PASSWORD"));
+    assert!(!workflow["env"].to_string().contains("secrets."));
+}
+
+#[test]
+fn github_environments_recipe_keeps_one_comment_one_apply_and_one_drift_per_environment() {
+    let installations = installations();
+    let api = fake_api(Vec::new());
+    let artifacts = tempfile::tempdir().unwrap();
+    let contexts: Vec<BTreeMap<String, String>> = installations
+        .iter()
+        .map(|installation| {
+            let mut context = github_context(&installation.secrets, &api);
+            context.insert("matrix.environment".into(), installation.name.clone());
+            context
+        })
+        .collect();
+    let each = || installations.iter().zip(&contexts);
+
+    // Pull request: validate every environment once, then a plan per environment.
+    let validate = run_environment_job("validate", &contexts[0], artifacts.path());
+    validate.exited("Validate every environment (annotations on the diff)", 0);
+    let mut markdowns = Vec::new();
+    let mut logs = vec![validate.log.clone()];
+    for (installation, context) in each() {
+        let plan = run_environment_job("plan", context, artifacts.path());
+        assert!(plan.codes.values().all(|c| *c == 0), "{}", plan.log);
+        let store = artifacts
+            .path()
+            .join(format!("apinizer-plan-7-{}", installation.name));
+        assert!(store.join("changes.plan").is_file());
+        let markdown = std::fs::read_to_string(store.join("plan.md")).unwrap();
+        assert!(
+            markdown.contains(&format!("environment `{}`", installation.name)),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains(smtp_host(&installation.name)),
+            "{markdown}"
+        );
+        markdowns.push(markdown);
+        logs.push(plan.log);
+    }
+    let markers: Vec<&str> = markdowns
+        .iter()
+        .map(|m| m.lines().next().unwrap())
+        .collect();
+    assert_ne!(markers[0], markers[1], "one marker per environment");
+
+    // One comment per environment, updated in place on the next push.
+    for round in ["Posted the plan comment", "Updated the plan comment"] {
+        for (_, context) in each() {
+            let comment = run_environment_job("comment", context, artifacts.path());
+            comment
+                .exited("Post or update the plan comment", 0)
+                .says(round);
+        }
+    }
+    {
+        let api = api.state.lock().unwrap();
+        let bodies: Vec<&str> = api
+            .comments
+            .iter()
+            .map(|c| c["body"].as_str().unwrap())
+            .collect();
+        assert_eq!(bodies, markdowns, "two comments, neither duplicated");
+    }
+
+    // Merge: each environment applies its own reviewed plan, with its own values.
+    for (installation, context) in each() {
+        let apply = run_environment_job("apply", context, artifacts.path());
+        apply.exited("Apply the reviewed plan (refused when stale)", 0);
+        apply.says("Apply complete: 2 created");
+        let smtp = installation.server.get("Payments", "alerts-smtp");
+        assert_eq!(smtp.fields["host"], smtp_host(&installation.name));
+        logs.push(apply.log);
+    }
+    // A plan reviewed for one environment is refused by the other's apply job.
+    let (production, staging) = (&installations[0], &installations[1]);
+    let crossed = tempfile::tempdir().unwrap();
+    copy_tree(
+        &artifacts.path().join("apinizer-plan-7-staging"),
+        &crossed.path().join("apinizer-plan-7-production"),
+    );
+    let writes = production.server.writes();
+    let refused = run_environment_job("apply", &contexts[0], crossed.path());
+    refused.exited("Apply the reviewed plan (refused when stale)", 1);
+    refused.says("the plan was made for");
+    assert_eq!(production.server.writes(), writes, "nothing written");
+    // A values file changed on main since the review: the reviewed plan is refused.
+    let reviewed = tempfile::tempdir().unwrap();
+    run_environment_job("plan", &contexts[1], reviewed.path()).exited("Plan", 0);
+    let merged = environments_checkout();
+    let values = merged.path().join("env/staging.yaml");
+    let text = std::fs::read_to_string(&values).unwrap();
+    std::fs::write(&values, text.replace("SMTP_PORT: 2525", "SMTP_PORT: 2526")).unwrap();
+    let writes = staging.server.writes();
+    let refused = run_environment_job_in(merged, "apply", &contexts[1], reviewed.path());
+    refused.exited("Apply the reviewed plan (refused when stale)", 1);
+    refused.says("disagree with the plan file");
+    assert_eq!(staging.server.writes(), writes, "nothing written");
+
+    // Nightly: in sync everywhere; a change behind the back in staging only.
+    for (_, context) in each() {
+        let drift = run_environment_job("drift", context, artifacts.path());
+        drift.exited("Drift (exit 2 fails the job)", 0);
+    }
+    change_alerts_smtp_behind_the_back(&staging.server);
+    for (installation, context) in each() {
+        let drift = run_environment_job("drift", context, artifacts.path());
+        let expected = if installation.name == "staging" { 2 } else { 0 };
+        drift.exited("Drift (exit 2 fails the job)", expected);
+        let report = artifacts.path().join(format!(
+            "apinizer-drift-report-{}/drift.json",
+            installation.name
+        ));
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+        assert_eq!(
+            report["environment"],
+            installation.name.as_str(),
+            "{report}"
+        );
+        assert_eq!(report["summary"]["update"], expected / 2, "{report}");
+        logs.push(drift.log);
+    }
+    let logs: Vec<&str> = logs.iter().map(String::as_str).collect();
+    for installation in &installations {
+        assert_no_secret(&installation.secrets, &logs);
+    }
+}
+
+// ---------------------------------------------------------------------------------
 // GitLab CI.
 
 const GITLAB_RECIPE: &str = "examples/ci/gitlab-ci/.gitlab-ci.yml";
+const GITLAB_ENVIRONMENTS_RECIPE: &str = "examples/ci/gitlab-ci/environments.gitlab-ci.yml";
+
+/// Expands `$NAME` and `${NAME}` from `variables`, as GitLab expands job variables.
+fn expand(text: &str, variables: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 1..];
+        let (name, after) = match tail.strip_prefix('{') {
+            Some(braced) => braced.split_once('}').expect("closed ${"),
+            None => {
+                let end = tail
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(tail.len());
+                (&tail[..end], &tail[end..])
+            }
+        };
+        let value = variables.get(name);
+        out.push_str(value.unwrap_or_else(|| panic!("the test does not know `${name}`")));
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The job and the templates it `extends`, templates first (their keys are overridden).
+fn with_templates<'a>(pipeline: &'a Value, job: &'a Value) -> Vec<&'a Value> {
+    let names = match &job["extends"] {
+        Value::String(one) => vec![one.as_str()],
+        Value::Array(many) => many.iter().map(|n| n.as_str().unwrap()).collect(),
+        _ => Vec::new(),
+    };
+    let mut chain: Vec<&Value> = names.into_iter().map(|n| &pipeline[n]).collect();
+    chain.push(job);
+    chain
+}
 
 /// Runs a job's `script` lines in one `sh -e`, as the runner does, with the pipeline's
 /// and the job's `variables` (`$NAME` expanded from the CI/CD variables) on top of
 /// `ci_variables`. Package installation lines (`apk add`) are left out: the test
 /// machine has curl and jq.
 fn run_gitlab_job(name: &str, ci_variables: &BTreeMap<String, String>, dir: &Path) -> Ran {
-    let pipeline = yaml_documents(GITLAB_RECIPE).remove(0);
+    run_pipeline_job(GITLAB_RECIPE, name, ci_variables, dir)
+}
+
+/// [`run_gitlab_job`] for any pipeline file, with `extends` (the templates' variables
+/// under the job's) and `parallel: matrix:` (the instance's variables are in
+/// `ci_variables`, and must be one the matrix lists).
+fn run_pipeline_job(
+    recipe: &str,
+    name: &str,
+    ci_variables: &BTreeMap<String, String>,
+    dir: &Path,
+) -> Ran {
+    let pipeline = yaml_documents(recipe).remove(0);
     let job = &pipeline[name];
+    let chain = with_templates(&pipeline, job);
+    for part in &chain {
+        for instance in part["parallel"]["matrix"].as_array().into_iter().flatten() {
+            for (key, listed) in instance.as_object().unwrap() {
+                let value = ci_variables.get(key).expect("a matrix instance");
+                let listed = listed.as_array().unwrap();
+                assert!(listed.contains(&json!(value)), "{name}: {key}={value}");
+            }
+        }
+    }
     let mut env = ci_variables.clone();
-    for scope in [&pipeline["variables"], &job["variables"]] {
+    let scopes =
+        std::iter::once(&pipeline["variables"]).chain(chain.iter().map(|p| &p["variables"]));
+    for scope in scopes {
         for (key, value) in scope.as_object().into_iter().flatten() {
-            let text = value.as_str().unwrap();
-            let text = match text.strip_prefix('$') {
-                Some(variable) => ci_variables[variable].clone(),
-                None => text.to_string(),
-            };
+            let text = expand(value.as_str().unwrap(), &env);
             env.insert(key.clone(), text);
         }
     }
@@ -618,10 +994,9 @@ fn run_gitlab_job(name: &str, ci_variables: &BTreeMap<String, String>, dir: &Pat
     shell(&["sh", "-e", "-c"], &lines.join("\n"), dir, &env)
 }
 
-#[test]
-fn gitlab_pipeline_keeps_its_promises() {
-    let pipeline = yaml_documents(GITLAB_RECIPE).remove(0);
-    assert_eq!(pipeline["apply"]["resource_group"], "apinizer-production");
+/// Apply holds `resource_group` and the write token; plan and drift the read token only.
+fn assert_gitlab_apply_locks_and_tokens(pipeline: &Value, resource_group: &str) {
+    assert_eq!(pipeline["apply"]["resource_group"], resource_group);
     assert_eq!(
         pipeline["apply"]["variables"]["APINIZER_TOKEN"],
         "$APINIZER_WRITE_TOKEN"
@@ -632,6 +1007,12 @@ fn gitlab_pipeline_keeps_its_promises() {
             "$APINIZER_READ_TOKEN"
         );
     }
+}
+
+#[test]
+fn gitlab_pipeline_keeps_its_promises() {
+    let pipeline = yaml_documents(GITLAB_RECIPE).remove(0);
+    assert_gitlab_apply_locks_and_tokens(&pipeline, "apinizer-production");
     assert_eq!(
         pipeline["drift"]["rules"][0]["if"],
         "$CI_PIPELINE_SOURCE == \"schedule\""
@@ -697,6 +1078,136 @@ fn gitlab_recipe_plans_notes_applies_and_detects_drift() {
     let report = std::fs::read_to_string(main.path().join("gl-code-quality-report.json")).unwrap();
     let report: Value = serde_json::from_str(&report).unwrap();
     assert_eq!(report[0]["location"]["path"], "connections/broken.yaml");
+}
+
+#[test]
+fn gitlab_environments_pipeline_keeps_its_promises() {
+    let pipeline = yaml_documents(GITLAB_ENVIRONMENTS_RECIPE).remove(0);
+    let template = &pipeline[".per-environment"];
+    let mut listed = template["parallel"]["matrix"][0]["APINIZER_ENVIRONMENT"]
+        .as_array()
+        .unwrap()
+        .clone();
+    listed.sort_by_key(|v| v.to_string());
+    assert_eq!(json!(listed), json!(environment_names()));
+    assert_eq!(
+        template["variables"]["APINIZER_GITOPS_VALUES"],
+        "env/$APINIZER_ENVIRONMENT.yaml"
+    );
+    for job in ["plan", "apply", "drift"] {
+        let extends = pipeline[job]["extends"].as_array().unwrap();
+        assert!(extends.contains(&json!(".per-environment")), "{job}");
+        // The environment's scoped variables (URL, tokens, secrets) reach the job.
+        assert_eq!(
+            pipeline[job]["environment"]["name"],
+            "$APINIZER_ENVIRONMENT"
+        );
+    }
+    // Reading jobs are no deployments; only apply deploys, one at a time per environment.
+    assert_eq!(pipeline["plan"]["environment"]["action"], "prepare");
+    assert_eq!(pipeline["drift"]["environment"]["action"], "verify");
+    assert!(pipeline["apply"]["environment"]["action"].is_null());
+    assert_gitlab_apply_locks_and_tokens(&pipeline, "apinizer-$APINIZER_ENVIRONMENT");
+}
+
+#[test]
+fn gitlab_environments_recipe_keeps_one_note_one_apply_and_one_drift_per_environment() {
+    let installations = installations();
+    let api = fake_api(Vec::new());
+    let variables: Vec<BTreeMap<String, String>> = installations
+        .iter()
+        .map(|installation| {
+            let mut variables = installation.secrets.clone();
+            variables.insert("APINIZER_ENVIRONMENT".into(), installation.name.clone());
+            variables.insert("CI_API_V4_URL".into(), format!("{}/api/v4", api.url));
+            variables.insert("CI_PROJECT_ID".into(), "5".into());
+            variables.insert("CI_MERGE_REQUEST_IID".into(), "3".into());
+            variables.insert("GITLAB_NOTE_TOKEN".into(), "glpat-canary".into());
+            variables
+        })
+        .collect();
+    let run = |job: &str, variables: &BTreeMap<String, String>, dir: &Path| {
+        let ran = run_pipeline_job(GITLAB_ENVIRONMENTS_RECIPE, job, variables, dir);
+        (ran.code, format!("{}{}", ran.stdout, ran.stderr))
+    };
+
+    // Merge request: validate once for every environment, plan each in its own job.
+    let validate_dir = environments_checkout();
+    let (code, log) = run("validate", &variables[0], validate_dir.path());
+    assert_eq!(code, 0, "{log}");
+    let note_dir = environments_checkout();
+    for variables in &variables {
+        let plan_dir = environments_checkout();
+        let (code, log) = run("plan", variables, plan_dir.path());
+        assert_eq!(code, 0, "{log}");
+        // The note job gets every plan job's artifacts (`needs: [plan]`).
+        let environment = &variables["APINIZER_ENVIRONMENT"];
+        for file in [
+            format!("plan-{environment}.md"),
+            format!("changes-{environment}.plan"),
+        ] {
+            std::fs::copy(plan_dir.path().join(&file), note_dir.path().join(&file)).unwrap();
+        }
+    }
+    for round in ["Posted the plan comment", "Updated the plan comment"] {
+        let (code, log) = run("plan-note", &variables[0], note_dir.path());
+        assert_eq!(code, 0, "{log}");
+        assert_eq!(log.matches(round).count(), 2, "{log}");
+    }
+    {
+        let api = api.state.lock().unwrap();
+        assert_eq!(
+            api.comments.len(),
+            2,
+            "one note per environment, updated in place"
+        );
+        for installation in &installations {
+            let heading = format!("environment `{}`", installation.name);
+            let notes = api
+                .comments
+                .iter()
+                .filter(|c| c["body"].as_str().unwrap().contains(&heading));
+            assert_eq!(notes.count(), 1, "{heading}");
+        }
+    }
+
+    // Default branch: each environment plans and applies with its own values.
+    for (installation, variables) in installations.iter().zip(&variables) {
+        let main = environments_checkout();
+        let (code, log) = run("apply", variables, main.path());
+        assert_eq!(code, 0, "{log}");
+        assert!(log.contains("Apply complete: 2 created"), "{log}");
+        let smtp = installation.server.get("Payments", "alerts-smtp");
+        assert_eq!(smtp.fields["host"], smtp_host(&installation.name));
+        let (code, log) = run("drift", variables, main.path());
+        assert_eq!(code, 0, "{log}");
+    }
+    // Drift behind the back in production only: only production's drift job fails.
+    change_alerts_smtp_behind_the_back(&installations[0].server);
+    for (installation, variables) in installations.iter().zip(&variables) {
+        let (code, log) = run("drift", variables, environments_checkout().path());
+        let expected = if installation.name == "production" {
+            2
+        } else {
+            0
+        };
+        assert_eq!(code, expected, "{}: {log}", installation.name);
+    }
+
+    // A values file that lacks a name: validate fails, naming the environment.
+    let broken = environments_checkout();
+    let staging = broken.path().join("env/staging.yaml");
+    let text = std::fs::read_to_string(&staging).unwrap();
+    std::fs::write(&staging, text.replace("  SMTP_PORT: 2525\n", "")).unwrap();
+    let (code, log) = run("validate", &variables[0], broken.path());
+    assert_eq!(code, 1, "{log}");
+    let report =
+        std::fs::read_to_string(broken.path().join("gl-code-quality-report.json")).unwrap();
+    assert!(
+        report.contains("environment staging") && report.contains("SMTP_PORT"),
+        "{report}"
+    );
+    assert!(!report.contains("environment production"), "{report}");
 }
 
 // ---------------------------------------------------------------------------------
@@ -839,7 +1350,12 @@ fn recipes_have_readmes_and_their_scripts_exist() {
             "{folder}"
         );
     }
-    for recipe in [GITHUB_RECIPE, GITLAB_RECIPE] {
+    for recipe in [
+        GITHUB_RECIPE,
+        GITHUB_ENVIRONMENTS_RECIPE,
+        GITLAB_RECIPE,
+        GITLAB_ENVIRONMENTS_RECIPE,
+    ] {
         let text = std::fs::read_to_string(repo().join(recipe)).unwrap();
         for (at, _) in text.match_indices("ci/apinizer-gitops/") {
             let name: String = text[at + 19..]

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Plan from the checked-out files, print the plan, and apply exactly that saved plan
 # (for pipelines that cannot fetch the plan reviewed in the merge request).
-#   APINIZER_FILES, APINIZER_PLAN_FILE, APINIZER_MAX_DELETES as for plan.sh.
+#   APINIZER_FILES, APINIZER_PLAN_FILE, APINIZER_MAX_DELETES, APINIZER_GITOPS_VALUES as
+#   for plan.sh.
 # Exit code: 1 when planning or applying failed (a stale plan included), else 0.
 set -eu
 plan=${APINIZER_PLAN_FILE:-changes.plan}

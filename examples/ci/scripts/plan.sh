@@ -5,6 +5,8 @@
 #   APINIZER_PLAN_COMMENT  markdown to write (default: plan.md)
 #   APINIZER_MAX_DELETES   refuse a plan with more deletes plus replaces (default 0:
 #                          none; raise it in the pipeline when a deletion is meant)
+#   APINIZER_GITOPS_VALUES the environment's values file(s), read by apinizer-gitops
+#                          itself (default: none, one installation)
 # Exit code: apinizer-gitops plan's (0 planned, with or without changes; 1 error).
 set -eu
 apinizer-gitops plan -f "${APINIZER_FILES:-connections}" \
