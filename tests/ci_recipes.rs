@@ -1256,64 +1256,82 @@ fn kubernetes_cronjob_keeps_its_promises() {
     assert!(manifest("Secret")["stringData"]["APINIZER_TOKEN"].is_string());
 }
 
+/// The `drift` container of the CronJob: its `args`, and its environment from the
+/// ConfigMap (plus `config`, as the README adds per environment) and the Secret, with
+/// the `git` volume's mount path moved to `volume` (a folder laid out as git-sync leaves
+/// it).
+struct DriftContainer {
+    args: Vec<String>,
+    env: BTreeMap<String, String>,
+}
+
+impl DriftContainer {
+    fn new(volume: &Path, config: &[(&str, &str)]) -> DriftContainer {
+        let cronjob = manifest("CronJob");
+        let pod = &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        let mount = container["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "git")
+            .unwrap()["mountPath"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let moved = |text: &str| text.replace(&mount, &volume.display().to_string());
+        let args = container["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| moved(a.as_str().unwrap()))
+            .collect();
+        let mut env = BTreeMap::new();
+        for kind in ["ConfigMap", "Secret"] {
+            let document = manifest(kind);
+            let data = document["data"]
+                .as_object()
+                .or(document["stringData"].as_object())
+                .unwrap();
+            for (key, value) in data {
+                env.insert(key.clone(), value.as_str().unwrap().to_string());
+            }
+        }
+        for (key, value) in config {
+            env.insert(key.to_string(), moved(value));
+        }
+        DriftContainer { args, env }
+    }
+
+    /// Runs the container's command against `server` with `secrets` (a real Secret
+    /// lists every variable; the example's lists one) and returns its exit code and
+    /// stdout.
+    fn run(&self, server: &Server, secrets: &BTreeMap<String, String>) -> (i32, String) {
+        let output = Command::new(assert_cmd::cargo::cargo_bin("apinizer-gitops"))
+            .args(&self.args)
+            .env_clear()
+            .envs(&self.env)
+            .envs(secrets)
+            .env("APINIZER_URL", &server.url)
+            .env("APINIZER_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status.code().unwrap_or(-1), stdout)
+    }
+}
+
 #[test]
 fn kubernetes_drift_container_exits_0_in_sync_and_2_on_drift() {
     let (server, secrets) = sandbox();
-    // What the git-sync init container leaves in the `git` volume: the repository at
-    // /git/repo. The volume is a folder here.
     let volume = tempfile::tempdir().unwrap();
     copy_tree(
         &repo().join("examples/connections"),
         &volume.path().join("repo/connections"),
     );
-    let cronjob = manifest("CronJob");
-    let pod = &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
-    let container = &pod["containers"][0];
-    let mount = container["volumeMounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "git")
-        .unwrap()["mountPath"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let args: Vec<String> = container["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            a.as_str()
-                .unwrap()
-                .replace(&mount, &volume.path().display().to_string())
-        })
-        .collect();
-    // The environment from the ConfigMap and the Secret, pointed at the sandbox.
-    let mut env = BTreeMap::new();
-    for kind in ["ConfigMap", "Secret"] {
-        let document = manifest(kind);
-        let data = document["data"]
-            .as_object()
-            .or(document["stringData"].as_object())
-            .unwrap();
-        for (key, value) in data {
-            env.insert(key.clone(), value.as_str().unwrap().to_string());
-        }
-    }
-    // The Secret lists one example secret; a real one lists every variable.
-    env.extend(secrets.clone());
-    env.insert("APINIZER_URL".into(), server.url.clone());
-    env.insert("APINIZER_TOKEN".into(), TOKEN.into());
-    let run = || {
-        Command::new(assert_cmd::cargo::cargo_bin("apinizer-gitops"))
-            .args(&args)
-            .env_clear()
-            .envs(&env)
-            .output()
-            .unwrap()
-    };
+    let container = DriftContainer::new(volume.path(), &[]);
     // Nothing applied yet: the whole desired state is missing, which is drift too.
-    assert_eq!(run().status.code(), Some(2));
+    assert_eq!(container.run(&server, &secrets).0, 2);
     let main = checkout();
     let mut all = secrets.clone();
     all.insert("APINIZER_TOKEN".into(), TOKEN.into());
@@ -1324,17 +1342,58 @@ fn kubernetes_drift_container_exits_0_in_sync_and_2_on_drift() {
         &all,
     );
     assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
-    let in_sync = run();
-    assert_eq!(
-        in_sync.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&in_sync.stdout)
-    );
+    let (code, stdout) = container.run(&server, &secrets);
+    assert_eq!(code, 0, "{stdout}");
     change_behind_the_back(&server);
-    let drift = run();
-    assert_eq!(drift.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&drift.stdout).contains("audit-syslog"));
+    let (code, stdout) = container.run(&server, &secrets);
+    assert_eq!(code, 2);
+    assert!(stdout.contains("audit-syslog"));
+}
+
+/// One CronJob per environment as the README says: the same container, the values file
+/// named in that environment's ConfigMap, that installation's URL and token.
+#[test]
+fn kubernetes_drift_per_environment_fails_only_where_the_server_drifted() {
+    let installations = installations();
+    let volume = tempfile::tempdir().unwrap();
+    for folder in ["connections", "env"] {
+        copy_tree(
+            &repo().join("examples/environments").join(folder),
+            &volume.path().join("repo").join(folder),
+        );
+    }
+    let readme = std::fs::read_to_string(repo().join("examples/ci/kubernetes/README.md")).unwrap();
+    assert!(readme.contains("APINIZER_GITOPS_VALUES: /git/repo/env/staging.yaml"));
+    for installation in &installations {
+        let mut variables = installation.secrets.clone();
+        let values = format!("env/{}.yaml", installation.name);
+        variables.insert("APINIZER_GITOPS_VALUES".into(), values);
+        let script = "ci/apinizer-gitops/plan-and-apply.sh";
+        let applied = shell(
+            &["sh", "-e", "-c"],
+            script,
+            environments_checkout().path(),
+            &variables,
+        );
+        assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    }
+    let drift = |installation: &Installation| {
+        let values = format!("/git/repo/env/{}.yaml", installation.name);
+        let container = DriftContainer::new(volume.path(), &[("APINIZER_GITOPS_VALUES", &values)]);
+        // No secret of the installation is passed: drift needs none.
+        container.run(&installation.server, &BTreeMap::new())
+    };
+    for installation in &installations {
+        let (code, stdout) = drift(installation);
+        assert_eq!(code, 0, "{}: {stdout}", installation.name);
+    }
+    let staging = installations.iter().find(|i| i.name == "staging").unwrap();
+    change_alerts_smtp_behind_the_back(&staging.server);
+    for installation in &installations {
+        let (code, stdout) = drift(installation);
+        let expected = if installation.name == "staging" { 2 } else { 0 };
+        assert_eq!(code, expected, "{}: {stdout}", installation.name);
+    }
 }
 
 /// Every recipe folder has its README, and every script a recipe calls exists.
