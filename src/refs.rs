@@ -272,9 +272,10 @@ fn within(pointer: &str, root: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
+/// The strings of a value that may hold a reference, with their pointers.
 fn collect_strings(value: &Value, pointer: String, out: &mut Vec<(String, String)>) {
     match value {
-        Value::String(text) => out.push((pointer, text.clone())),
+        Value::String(text) if text.contains("${") => out.push((pointer, text.clone())),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 collect_strings(item, format!("{pointer}/{i}"), out);
@@ -337,6 +338,9 @@ pub fn resolve_for_preview(
         .into_iter()
         .filter(|r| r.sensitive && env.var(&r.variable).is_none())
         .collect();
+    if unset.is_empty() {
+        return Ok((resolve_connection(template, env)?, unset));
+    }
     let mut partial = template.clone();
     for reference in &unset {
         if let Some(slot) = crate::model::pointer_mut(&mut partial.fields, &reference.pointer) {

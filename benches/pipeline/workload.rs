@@ -60,7 +60,7 @@ impl Workload {
     pub fn selected(&self) -> Vec<SelectedProject> {
         let loaded = load_valid(&self.load_options());
         select(
-            &loaded.state,
+            loaded.state,
             &Selection::default(),
             &self.env,
             UnsetSecrets::Refuse,

@@ -411,7 +411,7 @@ impl Catalog {
     pub fn all_fields<'a>(
         &'a self,
         type_name: &str,
-    ) -> impl Iterator<Item = (&'a str, &'a FieldSpec)> + 'a {
+    ) -> impl Iterator<Item = (&'a str, &'a FieldSpec)> + Clone + 'a {
         let own = self.types.get(type_name).map(|t| &t.fields);
         self.common
             .iter()

@@ -396,6 +396,11 @@ pub struct SandboxArgs {
     /// which never expires.
     #[arg(long, value_parser = humantime::parse_duration, requires = "username")]
     pub token_ttl: Option<Duration>,
+    /// Single GETs answer every value in full, secrets included, as crud/get-connection.md
+    /// reads the API. Default: as the type pages read it, the fields they call masked
+    /// come back null.
+    #[arg(long)]
+    pub unmasked_get: bool,
 }
 
 /// Parses the command line, runs the command and returns its exit code.

@@ -11,7 +11,7 @@ use crate::desired::{self, LoadOptions};
 use crate::model::Connection;
 use crate::plan::{self, PlanError};
 use crate::refs::{self, Env, ProcessEnv};
-use crate::sandbox::{self, SandboxConfig};
+use crate::sandbox::{self, GetMasking, SandboxConfig};
 
 /// Seconds a random 429 of `--fail-rate` asks clients to wait.
 const RANDOM_RETRY_AFTER_SECS: u64 = 1;
@@ -56,6 +56,11 @@ async fn serve(args: SandboxArgs) -> anyhow::Result<()> {
         fail_rate: args.fail_rate,
         retry_after_secs: RANDOM_RETRY_AFTER_SECS,
         token_ttl: args.token_ttl,
+        get_masking: if args.unmasked_get {
+            GetMasking::Nothing
+        } else {
+            GetMasking::TypePages
+        },
         ..SandboxConfig::default()
     };
     let running = sandbox::start(config)

@@ -259,10 +259,8 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         .values_files
         .as_ref()
         .map(|paths| Arc::new(crate::values::load(paths, &mut diagnostics)));
-    let mut documents = Vec::new();
-    for file in &files {
-        documents.extend(load_file(file, options, values.as_ref(), &mut diagnostics));
-    }
+    let (documents, file_diagnostics) = load_files(&files, options, values.as_ref());
+    diagnostics.extend(file_diagnostics);
     check_references(&documents, &options.reference_policy, &mut diagnostics);
     let state = merge(documents, &mut diagnostics);
     check_ignored_connections(&state, &mut diagnostics);
@@ -275,6 +273,44 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
         warnings: diagnostics,
         files,
         values,
+    })
+}
+
+/// The checked documents of every file, in file order, parsed on as many threads as the
+/// machine has cores (files are independent until they merge).
+fn load_files(
+    files: &[PathBuf],
+    options: &LoadOptions,
+    values: Option<&Arc<Values>>,
+) -> (Vec<(PathBuf, ParsedDocument)>, Vec<Diagnostic>) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = files.len().div_ceil(threads).max(1);
+    let load_chunk = |chunk: &[PathBuf]| {
+        let mut diagnostics = Vec::new();
+        let documents: Vec<_> = chunk
+            .iter()
+            .flat_map(|file| load_file(file, options, values, &mut diagnostics))
+            .collect();
+        (documents, diagnostics)
+    };
+    if files.len() <= chunk {
+        return load_chunk(files);
+    }
+    std::thread::scope(|scope| {
+        let loading: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || load_chunk(part)))
+            .collect();
+        let mut documents = Vec::new();
+        let mut diagnostics = Vec::new();
+        for thread in loading {
+            let (part, found) = thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            documents.extend(part);
+            diagnostics.extend(found);
+        }
+        (documents, diagnostics)
     })
 }
 

@@ -1,39 +1,186 @@
-//! The current-state reader: one list call per (project, type), all in parallel within the
-//! client's concurrency limit; a single GET only where a desired value needs comparing and
-//! the list answered null.
+//! The current-state reader (DESIGN.md 3): one list call per (project, type), all at once
+//! within the client's concurrency limit; a single GET only where it can return what the
+//! list did not, as [`GetMasking`] learns it; each project diffed as soon as its answers
+//! are in, its connections compared once.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use futures::future::try_join_all;
+use tokio::task::JoinSet;
 
-use super::PlanError;
-use super::diff::{CurrentState, SelectedProject, match_connections};
+use super::diff::{Matched, SelectedConnection, SelectedProject, Settled, diff_project};
+use super::masking::GetMasking;
 use super::selection::Selection;
+use super::{Plan, PlanError};
 use crate::api::{ApiError, Client};
-use crate::catalog::type_names;
+use crate::catalog::{catalog, type_names};
 use crate::diag::printable;
 use crate::model::Connection;
 
-/// Reads every selected project's connections of the selected types. A project that does
-/// not exist is an error naming it.
-pub async fn read_current(
+/// What reading one project gave: the (type, name) of each connection the server holds,
+/// and the project's part of the plan.
+pub(crate) struct ProjectRead {
+    /// Type and name of every connection listed.
+    pub on_server: Vec<(String, String)>,
+    /// The project's changes, unchanged count, unmanaged connections and notes.
+    pub plan: Plan,
+}
+
+/// Reads and diffs every selected project, each in a task of its own so that one
+/// project's comparisons overlap the others' requests. A project that does not exist, or
+/// whose answers cannot be trusted, stops the run.
+pub(crate) async fn read_and_diff(
     client: &Client,
-    projects: &[SelectedProject],
-    selection: &Selection,
-) -> Result<CurrentState, PlanError> {
-    let kinds: Vec<&str> = type_names().filter(|k| selection.kind(k)).collect();
-    let lists = projects
+    projects: Arc<[SelectedProject]>,
+    selection: Arc<Selection>,
+) -> Result<Vec<ProjectRead>, PlanError> {
+    let masking = Arc::new(GetMasking::default());
+    let mut tasks = JoinSet::new();
+    for index in 0..projects.len() {
+        let reader = ProjectReader {
+            client: client.clone(),
+            projects: Arc::clone(&projects),
+            index,
+            selection: Arc::clone(&selection),
+            masking: Arc::clone(&masking),
+        };
+        tasks.spawn(async move { (index, reader.read().await) });
+    }
+    let mut reads: Vec<Option<ProjectRead>> = (0..projects.len()).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        let (index, read) = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        reads[index] = Some(read?);
+    }
+    Ok(reads
+        .into_iter()
+        .map(|r| r.expect("every task joined"))
+        .collect())
+}
+
+/// One project's reader, owning what its task needs.
+struct ProjectReader {
+    client: Client,
+    projects: Arc<[SelectedProject]>,
+    index: usize,
+    selection: Arc<Selection>,
+    masking: Arc<GetMasking>,
+}
+
+impl ProjectReader {
+    fn project(&self) -> &SelectedProject {
+        &self.projects[self.index]
+    }
+
+    async fn read(self) -> Result<ProjectRead, PlanError> {
+        let name = &self.project().name;
+        let kinds = type_names().filter(|k| self.selection.kind(k));
+        let lists = try_join_all(kinds.map(|kind| list(&self.client, name, kind))).await?;
+        let currents: Vec<Connection> = lists.into_iter().flatten().collect();
+        check_unique_names(name, &currents)?;
+        let (mut currents, mut matched) = self
+            .off_the_runtime(move |project, selection| {
+                let matched = Matched::of(project, &currents, selection);
+                (currents, matched)
+            })
+            .await;
+        for (d, i, connection, settled) in self.fetch_hidden_values(&currents, &matched).await? {
+            currents[i] = connection;
+            matched.settled[d] = Some(settled);
+        }
+        let on_server = currents
+            .iter()
+            .map(|c| (c.kind.clone(), c.name.clone()))
+            .collect();
+        let plan = self
+            .off_the_runtime(move |project, selection| {
+                diff_project(project, &currents, matched, selection)
+            })
+            .await?;
+        Ok(ProjectRead { on_server, plan })
+    }
+
+    /// Runs CPU work on a blocking thread, so that the runtime's workers keep every other
+    /// project's requests moving meanwhile.
+    async fn off_the_runtime<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&SelectedProject, &Selection) -> T + Send + 'static,
+    ) -> T {
+        let projects = Arc::clone(&self.projects);
+        let selection = Arc::clone(&self.selection);
+        let index = self.index;
+        tokio::task::spawn_blocking(move || work(&projects[index], &selection))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    /// GETs the matched connections whose comparison lacks a hidden value a GET may
+    /// return; answers (desired index, current index, the GET's connection, the pair
+    /// settled again) for each GET made.
+    async fn fetch_hidden_values(
+        &self,
+        currents: &[Connection],
+        matched: &Matched,
+    ) -> Result<Vec<(usize, usize, Connection, Settled)>, PlanError> {
+        let project = self.project();
+        let gets = project
+            .connections
+            .iter()
+            .enumerate()
+            .filter_map(|(d, selected)| {
+                let (i, how) = matched.matches[d]?;
+                let settled = matched.settled[d].as_ref()?;
+                let rotate = self.selection.rotates(&selected.desired.template.name);
+                let fields = fields_to_fetch(selected, &settled.unknown, rotate);
+                if fields.is_empty() {
+                    return None;
+                }
+                let listed = &currents[i];
+                Some(async move {
+                    let Some(get) = self.masking.decide(&listed.kind, &fields).await else {
+                        return Ok::<_, PlanError>(None);
+                    };
+                    let Some(connection) = fetch(&self.client, &project.name, listed).await? else {
+                        return Ok(None);
+                    };
+                    let settled =
+                        Settled::of(&project.name, selected, &connection, how, &self.selection);
+                    get.answered(|field| !settled.unknown.iter().any(|p| top_field(p) == field));
+                    Ok(Some((d, i, connection, settled)))
+                })
+            });
+        let fetched: Vec<_> = try_join_all(gets).await?;
+        Ok(fetched.into_iter().flatten().collect())
+    }
+}
+
+/// The hidden fields (top-level names) a single GET could answer for this connection:
+/// those its comparison could not see, less values a preview left unresolved (unless
+/// rotated: `--rotate` needs to know whether the server returns them) and reference names
+/// the server answers as IDs (a GET never returns them readable).
+fn fields_to_fetch(selected: &SelectedConnection, unknown: &[String], rotate: bool) -> Vec<String> {
+    let uncompared = selected.uncompared_pointers();
+    let kind = &selected.resolved.kind;
+    let mut fields: Vec<String> = unknown
         .iter()
-        .flat_map(|p| kinds.iter().map(move |kind| list(client, &p.name, kind)));
-    let mut state = CurrentState::new();
-    for (project, connections) in try_join_all(lists).await? {
-        state.entry(project).or_default().extend(connections);
-    }
-    for (project, connections) in &state {
-        check_unique_names(project, connections)?;
-    }
-    fetch_hidden_values(client, projects, selection, &mut state).await?;
-    Ok(state)
+        .filter(|p| rotate || !uncompared.contains(p))
+        .map(|p| top_field(p))
+        .filter(|field| {
+            catalog()
+                .field(kind, field)
+                .is_none_or(|spec| spec.response_name.is_none())
+        })
+        .collect();
+    fields.sort();
+    fields.dedup();
+    fields
+}
+
+/// The top-level field a JSON Pointer lies in (`/headerList/1/value` -> `headerList`).
+fn top_field(pointer: &str) -> String {
+    let token = pointer.trim_start_matches('/');
+    let token = token.split('/').next().unwrap_or_default();
+    token.replace("~1", "/").replace("~0", "~")
 }
 
 /// One name twice in a project (ignoring case, across types) would let a plan match the
@@ -71,14 +218,10 @@ fn check_unique_names(project: &str, connections: &[Connection]) -> Result<(), P
     })
 }
 
-async fn list(
-    client: &Client,
-    project: &str,
-    kind: &str,
-) -> Result<(String, Vec<Connection>), PlanError> {
+async fn list(client: &Client, project: &str, kind: &str) -> Result<Vec<Connection>, PlanError> {
     tracing::debug!(project, kind, "listing connections");
     match client.list_connections(project, kind).await {
-        Ok(connections) => Ok((project.to_string(), connections)),
+        Ok(connections) => Ok(connections),
         Err(error) if names_a_missing_project(&error) => Err(PlanError::ProjectNotFound {
             project: project.to_string(),
             error: Box::new(error),
@@ -101,69 +244,29 @@ fn names_a_missing_project(error: &crate::api::ApiError) -> bool {
     error.status == Some(404) && !error.description.is_empty()
 }
 
-/// Replaces list entries by a single GET where the desired state sets a value the list
-/// answered null (secrets, masked fields): the GET may return it readable.
-async fn fetch_hidden_values(
+/// A single GET of a listed connection, checked to answer that very connection.
+async fn fetch(
     client: &Client,
-    projects: &[SelectedProject],
-    selection: &Selection,
-    state: &mut CurrentState,
-) -> Result<(), PlanError> {
-    let mut wanted: Vec<(String, usize)> = Vec::new();
-    for project in projects {
-        let Some(currents) = state.get(&project.name) else {
-            continue;
-        };
-        let matches = match_connections(&project.connections, currents);
-        for (selected, found) in project.connections.iter().zip(matches) {
-            let Some((i, _)) = found else {
-                continue;
-            };
-            let current = &currents[i];
-            let same_kind = current.kind == selected.resolved.kind;
-            // An unresolved value is not compared; whether the server returns it matters
-            // only to `--rotate`.
-            let uncompared = selected.uncompared_pointers();
-            let rotate = selection.rotates(&selected.desired.template.name);
-            let needs_value = || {
-                selected
-                    .compare_with(current)
-                    .unknown
-                    .iter()
-                    .any(|p| rotate || !uncompared.contains(p))
-            };
-            if same_kind && needs_value() {
-                wanted.push((project.name.clone(), i));
-            }
-        }
+    project: &str,
+    listed: &Connection,
+) -> Result<Option<Connection>, PlanError> {
+    tracing::debug!(project, name = %printable(&listed.name), "reading connection for hidden fields");
+    let Some(connection) = client.get_connection(project, &listed.name).await? else {
+        return Ok(None);
+    };
+    if connection.kind != listed.kind || connection.name != listed.name {
+        return Err(PlanError::UntrustedAnswer {
+            project: project.to_string(),
+            kind: Some(listed.kind.clone()),
+            problems: format!(
+                "GET of `{}` answered `{}` of type {}",
+                printable(&listed.name),
+                printable(&connection.name),
+                connection.kind
+            ),
+        });
     }
-    let gets = wanted.iter().map(|(project, i)| {
-        let name = state[project][*i].name.clone();
-        async move { get(client, project, &name).await.map(|c| (project, *i, c)) }
-    });
-    for (project, i, fetched) in try_join_all(gets).await? {
-        let Some(connection) = fetched else { continue };
-        let listed = &state[project][i];
-        if connection.kind != listed.kind || connection.name != listed.name {
-            return Err(PlanError::UntrustedAnswer {
-                project: project.clone(),
-                kind: Some(listed.kind.clone()),
-                problems: format!(
-                    "GET of `{}` answered `{}` of type {}",
-                    printable(&listed.name),
-                    printable(&connection.name),
-                    connection.kind
-                ),
-            });
-        }
-        state.get_mut(project).expect("listed project")[i] = connection;
-    }
-    Ok(())
-}
-
-async fn get(client: &Client, project: &str, name: &str) -> Result<Option<Connection>, ApiError> {
-    tracing::debug!(project, name, "reading connection for write-only fields");
-    client.get_connection(project, name).await
+    Ok(Some(connection))
 }
 
 #[cfg(test)]

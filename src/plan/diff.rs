@@ -1,7 +1,7 @@
 //! The diff engine: matches desired and current connections by (project, name ignoring
 //! case) and plans create, update, rename, replace and delete, plus the unmanaged report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use globset::GlobSet;
 use serde_json::Value;
@@ -80,33 +80,131 @@ pub(crate) enum Match {
 
 /// The current connection each desired one corresponds to, by index into `current`.
 /// Names win over `renamedFrom`: a rename only claims an old name no desired connection
-/// holds, and each current connection is claimed once.
+/// holds, and each current connection is claimed once. Names are looked up in a map, so
+/// matching a project costs one pass over each side.
 pub(crate) fn match_connections(
     desired: &[SelectedConnection],
     current: &[Connection],
 ) -> Vec<Option<(usize, Match)>> {
-    let position = |name: &str, taken: &[bool]| {
-        (0..current.len()).find(|&i| !taken[i] && current[i].name.eq_ignore_ascii_case(name))
-    };
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::with_capacity(current.len());
+    for (i, connection) in current.iter().enumerate() {
+        let key = connection.name.to_ascii_lowercase();
+        by_name.entry(key).or_default().push(i);
+    }
     let mut taken = vec![false; current.len()];
+    let mut claim = |name: &str| {
+        let i = *by_name
+            .get(&name.to_ascii_lowercase())?
+            .iter()
+            .find(|&&i| !taken[i])?;
+        taken[i] = true;
+        Some(i)
+    };
     let mut matches: Vec<Option<(usize, Match)>> = desired
         .iter()
-        .map(|d| {
-            let i = position(&d.desired.template.name, &taken)?;
-            taken[i] = true;
-            Some((i, Match::Name))
-        })
+        .map(|d| claim(&d.desired.template.name).map(|i| (i, Match::Name)))
         .collect();
     for (d, slot) in desired.iter().zip(matches.iter_mut()) {
         let Some(old) = d.desired.renamed_from.as_deref().filter(|_| slot.is_none()) else {
             continue;
         };
-        if let Some(i) = position(old, &taken) {
-            taken[i] = true;
-            *slot = Some((i, Match::RenamedFrom));
-        }
+        *slot = claim(old).map(|i| (i, Match::RenamedFrom));
     }
     matches
+}
+
+/// A project's desired connections matched to its current ones, each pair of the same
+/// type compared once and settled (the reader uses what the comparison could not see to
+/// choose its GETs; the diff keeps the rest).
+pub(crate) struct Matched {
+    /// The current connection of each desired one.
+    pub matches: Vec<Option<(usize, Match)>>,
+    /// What each desired connection matched to a current one of its type comes to.
+    pub settled: Vec<Option<Settled>>,
+}
+
+impl Matched {
+    /// Matches, compares and settles a project's connections.
+    pub(crate) fn of(
+        project: &SelectedProject,
+        current: &[Connection],
+        selection: &Selection,
+    ) -> Matched {
+        let matches = match_connections(&project.connections, current);
+        let settled = project
+            .connections
+            .iter()
+            .zip(&matches)
+            .map(|(selected, found)| {
+                let (i, how) = (*found)?;
+                let current = &current[i];
+                (current.kind == selected.resolved.kind)
+                    .then(|| Settled::of(&project.name, selected, current, how, selection))
+            })
+            .collect();
+        Matched { matches, settled }
+    }
+}
+
+/// A desired connection compared with its current one of the same type: an update or a
+/// rename, or unchanged, with its write-only note; the comparison itself is not kept.
+pub(crate) struct Settled {
+    /// Pointers the server did not return (write-only, or a GET may tell).
+    pub unknown: Vec<String>,
+    note: Option<Note>,
+    change: Option<Change>,
+}
+
+impl Settled {
+    /// Compares and settles one pair.
+    pub(crate) fn of(
+        project: &str,
+        selected: &SelectedConnection,
+        current: &Connection,
+        how: Match,
+        selection: &Selection,
+    ) -> Settled {
+        let view = selected.compare_with(current);
+        let rotate = selection.rotates(&selected.desired.template.name);
+        // An unresolved value has its own note ("not compared: ... is not set").
+        let uncompared = selected.uncompared_pointers();
+        let write_only: Vec<String> = view
+            .unknown
+            .iter()
+            .filter(|p| !uncompared.contains(p))
+            .cloned()
+            .collect();
+        let note =
+            (!write_only.is_empty()).then(|| write_only_note(project, selected, &write_only));
+        let mut fields = field_changes(selected, current, &view);
+        if rotate {
+            fields.extend(rotated_fields(selected, current, &view.unknown));
+        }
+        let action = match how {
+            Match::RenamedFrom => Some(Action::Rename),
+            Match::Name if fields.is_empty() => None,
+            Match::Name => Some(Action::Update),
+        };
+        let change = action.map(|action| Change {
+            fields,
+            fingerprint: Some(fingerprint(current)),
+            current_name: Some(current.name.clone()),
+            ..change_for(project, selected, action)
+        });
+        Settled {
+            unknown: view.unknown,
+            note,
+            change,
+        }
+    }
+
+    fn add_to(self, plan: &mut Plan) {
+        plan.notes.extend(self.note);
+        match self.change {
+            Some(change) => plan.changes.push(change),
+            None => plan.unchanged += 1,
+        }
+    }
 }
 
 /// Plans every selected project against the current state.
@@ -116,14 +214,35 @@ pub fn diff(
     selection: &Selection,
     server: &str,
 ) -> Result<Plan, PlanError> {
+    let empty = Vec::new();
+    let parts = projects
+        .iter()
+        .map(|project| {
+            let currents = current.get(&project.name).unwrap_or(&empty);
+            let matched = Matched::of(project, currents, selection);
+            diff_project(project, currents, matched, selection)
+        })
+        .collect::<Result<Vec<Plan>, PlanError>>()?;
+    assemble(projects, parts, selection, server)
+}
+
+/// The whole plan from each project's part: guarded against protected deletes and a
+/// rotation that names nothing, with the notes and apply order it is shown in.
+pub(crate) fn assemble(
+    projects: &[SelectedProject],
+    parts: Vec<Plan>,
+    selection: &Selection,
+    server: &str,
+) -> Result<Plan, PlanError> {
     let mut plan = Plan {
         server: server.to_string(),
         ..Plan::default()
     };
-    let empty = Vec::new();
-    for project in projects {
-        let currents = current.get(&project.name).unwrap_or(&empty);
-        diff_project(project, currents, selection, &mut plan)?;
+    for part in parts {
+        plan.changes.extend(part.changes);
+        plan.unchanged += part.unchanged;
+        plan.unmanaged.extend(part.unmanaged);
+        plan.notes.extend(part.notes);
     }
     super::guard::refuse_protected(projects, &plan)?;
     let rotated: Vec<&str> = plan
@@ -165,26 +284,31 @@ fn unset_variable_notes(projects: &[SelectedProject]) -> Vec<Note> {
     notes
 }
 
-fn diff_project(
+/// One project's part of the plan, from its matched and compared connections.
+pub(crate) fn diff_project(
     project: &SelectedProject,
     currents: &[Connection],
+    matched: Matched,
     selection: &Selection,
-    plan: &mut Plan,
-) -> Result<(), PlanError> {
-    let mut matched = vec![false; currents.len()];
-    let matches = match_connections(&project.connections, currents);
-    for (selected, found) in project.connections.iter().zip(matches) {
-        match found {
-            None => plan.changes.push(create(&project.name, selected)),
-            Some((i, how)) => {
-                matched[i] = true;
-                let rotate = selection.rotates(&selected.desired.template.name);
-                compare_existing(&project.name, selected, &currents[i], how, rotate, plan);
-            }
+) -> Result<Plan, PlanError> {
+    let mut plan = Plan::default();
+    let mut claimed = vec![false; currents.len()];
+    let pairs = project.connections.iter().zip(matched.matches);
+    for ((selected, found), settled) in pairs.zip(matched.settled) {
+        let Some((i, _)) = found else {
+            plan.changes.push(create(&project.name, selected));
+            continue;
+        };
+        claimed[i] = true;
+        match settled {
+            None => plan
+                .changes
+                .push(replace(&project.name, selected, &currents[i])),
+            Some(settled) => settled.add_to(&mut plan),
         }
     }
     let ignore = ignore_globs(project)?;
-    for (current, _) in currents.iter().zip(&matched).filter(|(_, m)| !**m) {
+    for (current, _) in currents.iter().zip(&claimed).filter(|(_, m)| !**m) {
         if !selection.name(&current.name) {
             continue;
         }
@@ -205,58 +329,13 @@ fn diff_project(
             });
         }
     }
-    Ok(())
+    Ok(plan)
 }
 
 fn ignore_globs(project: &SelectedProject) -> Result<Option<GlobSet>, PlanError> {
     super::selection::glob_set("ignore", &project.ignore, true).map_err(|e| PlanError::Input {
         message: format!("project {}: {e}", project.name),
     })
-}
-
-fn compare_existing(
-    project: &str,
-    selected: &SelectedConnection,
-    current: &Connection,
-    how: Match,
-    rotate: bool,
-    plan: &mut Plan,
-) {
-    if current.kind != selected.resolved.kind {
-        plan.changes.push(replace(project, selected, current));
-        return;
-    }
-    let view = selected.compare_with(current);
-    // An unresolved value has its own note ("not compared: ... is not set").
-    let uncompared = selected.uncompared_pointers();
-    let write_only: Vec<String> = view
-        .unknown
-        .iter()
-        .filter(|p| !uncompared.contains(p))
-        .cloned()
-        .collect();
-    if !write_only.is_empty() {
-        plan.notes
-            .push(write_only_note(project, selected, &write_only));
-    }
-    let mut fields = field_changes(selected, current, &view);
-    if rotate {
-        fields.extend(rotated_fields(selected, current, &view.unknown));
-    }
-    let action = match how {
-        Match::RenamedFrom => Action::Rename,
-        Match::Name if fields.is_empty() => {
-            plan.unchanged += 1;
-            return;
-        }
-        Match::Name => Action::Update,
-    };
-    plan.changes.push(Change {
-        fields,
-        fingerprint: Some(fingerprint(current)),
-        current_name: Some(current.name.clone()),
-        ..change_for(project, selected, action)
-    });
 }
 
 /// `--rotate`: one change per value the server does not return, re-sent with the update
@@ -331,10 +410,14 @@ fn field_changes(
             rotated: false,
         });
     }
+    let differing = differing_paths(&template.kind, &view.desired, &view.current);
+    if differing.is_empty() {
+        return out;
+    }
     let before = normalise(&current.kind, &current.fields);
     let after = normalise(&template.kind, &template.fields);
     let sensitive = SensitivePaths::of(&[template, &selected.resolved, current]);
-    for path in differing_paths(&template.kind, &view.desired, &view.current) {
+    for path in differing {
         // Presence comes from the comparable forms (secrets as markers), so a sensitive
         // entry held by one side only is told truthfully without its value.
         let before_present = present(pointer_get(&view.current, &path)).is_some();

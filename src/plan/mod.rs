@@ -9,6 +9,7 @@ mod diff;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod guard;
+mod masking;
 mod normalise;
 mod note;
 mod saved;
@@ -24,8 +25,8 @@ use crate::model::{Body, Connection};
 use crate::refs::Env;
 use crate::values::Values;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-pub use current::read_current;
 pub use diff::{CurrentState, SelectedConnection, SelectedProject, diff, in_sync};
 pub use guard::check_delete_budget;
 pub use normalise::{fingerprint, normalise};
@@ -397,16 +398,22 @@ pub async fn compute(request: PlanRequest<'_>) -> Result<Computed, PlanError> {
     request
         .selection
         .check_projects(&names, "of the desired-state files")?;
+    let desired_names = desired_names(&loaded.state, &request.selection);
     let projects = select(
-        &loaded.state,
+        loaded.state,
         &request.selection,
         request.env,
         request.unset_secrets,
     )?;
     let client = Client::connect(request.client).await?;
-    let current = read_current(&client, &projects, &request.selection).await?;
-    check_selected_connections(&loaded.state, &request.selection, &current)?;
-    let mut plan = diff(&projects, &current, &request.selection, client.server_url())?;
+    let projects: Arc<[SelectedProject]> = projects.into();
+    let selection = Arc::new(request.selection);
+    let reads =
+        current::read_and_diff(&client, Arc::clone(&projects), Arc::clone(&selection)).await?;
+    let on_server = reads.iter().flat_map(|r| &r.on_server);
+    check_selected_connections(&desired_names, &selection, on_server)?;
+    let parts = reads.into_iter().map(|r| r.plan).collect();
+    let mut plan = diff::assemble(&projects, parts, &selection, client.server_url())?;
     check_delete_budget(&plan, request.max_deletes)?;
     plan.values = loaded
         .values
@@ -422,22 +429,16 @@ pub async fn compute(request: PlanRequest<'_>) -> Result<Computed, PlanError> {
 
 /// Refuses a `--type` or `--name` that selects no connection of the selected projects,
 /// in the files or on the server (a delete-only selection is a selection too).
-fn check_selected_connections(
-    state: &DesiredState,
+fn check_selected_connections<'a>(
+    desired: &'a [(String, String)],
     selection: &Selection,
-    current: &CurrentState,
+    on_server: impl Iterator<Item = &'a (String, String)>,
 ) -> Result<(), PlanError> {
-    let desired = state
-        .projects
-        .values()
-        .filter(|p| selection.project(&p.name))
-        .flat_map(|p| &p.connections)
-        .map(|c| (c.template.kind.as_str(), c.template.name.as_str()));
-    let on_server = current
-        .values()
-        .flatten()
-        .map(|c| (c.kind.as_str(), c.name.as_str()));
-    let connections: Vec<(&str, &str)> = desired.chain(on_server).collect();
+    let connections: Vec<(&str, &str)> = desired
+        .iter()
+        .chain(on_server)
+        .map(|(kind, name)| (kind.as_str(), name.as_str()))
+        .collect();
     selection
         .check_connections(
             &connections,
@@ -446,6 +447,17 @@ fn check_selected_connections(
         .map_err(|e| PlanError::Input {
             message: format!("{e}; nothing was written"),
         })
+}
+
+/// The (type, name) of every desired connection of the selected projects.
+fn desired_names(state: &DesiredState, selection: &Selection) -> Vec<(String, String)> {
+    state
+        .projects
+        .values()
+        .filter(|p| selection.project(&p.name))
+        .flat_map(|p| &p.connections)
+        .map(|c| (c.template.kind.clone(), c.template.name.clone()))
+        .collect()
 }
 
 /// Refuses templates whose whole-value references in number and boolean fields hold text
@@ -473,7 +485,7 @@ pub fn check_conversions<'a>(
 /// The selected part of the desired state, resolved. Lists every missing variable at
 /// once, then every variable whose value does not convert to its field's type.
 pub fn select(
-    state: &DesiredState,
+    state: DesiredState,
     selection: &Selection,
     env: &dyn Env,
     unset_secrets: UnsetSecrets,
@@ -482,11 +494,11 @@ pub fn select(
     let mut projects = Vec::new();
     for project in state
         .projects
-        .values()
+        .into_values()
         .filter(|p| selection.project(&p.name))
     {
         let mut connections = Vec::new();
-        for desired in &project.connections {
+        for desired in project.connections {
             let template = &desired.template;
             if !selection.connection(&template.kind, &template.name) {
                 continue;
@@ -499,7 +511,7 @@ pub fn select(
             };
             match resolution {
                 Ok((resolved, uncompared)) => connections.push(SelectedConnection {
-                    desired: desired.clone(),
+                    desired,
                     resolved,
                     uncompared,
                 }),
@@ -507,10 +519,10 @@ pub fn select(
             }
         }
         projects.push(SelectedProject {
-            name: project.name.clone(),
+            name: project.name,
             prune: project.prune,
-            ignore: project.ignore.clone(),
-            protect: project.protect.clone(),
+            ignore: project.ignore,
+            protect: project.protect,
             connections,
         });
     }
@@ -555,7 +567,7 @@ mod tests {
         let yaml = "project: P\nconnections:\n  - type: syslog\n    name: s\n    syslogServerHostname: h\n    syslogPort: ${env:PORT}\n";
         let env = MapEnv([("PORT".to_string(), "canary-port".to_string())].into());
         let err = select(
-            &state(yaml),
+            state(yaml),
             &Selection::default(),
             &env,
             UnsetSecrets::Refuse,
@@ -568,7 +580,7 @@ mod tests {
         );
         let env = MapEnv([("PORT".to_string(), "514".to_string())].into());
         let projects = select(
-            &state(yaml),
+            state(yaml),
             &Selection::default(),
             &env,
             UnsetSecrets::Refuse,
@@ -583,7 +595,7 @@ mod tests {
     #[test]
     fn every_missing_variable_is_listed_at_once() {
         let err = select(
-            &state(TWO),
+            state(TWO),
             &Selection::default(),
             &MapEnv::default(),
             UnsetSecrets::Refuse,
@@ -599,13 +611,13 @@ mod tests {
     fn a_preview_needs_only_the_variables_of_plain_fields() {
         let env = MapEnv([("HOST_A".to_string(), "smtp".to_string())].into());
         let preview = UnsetSecrets::LeaveUncompared;
-        let projects = select(&state(TWO), &Selection::default(), &env, preview).unwrap();
+        let projects = select(state(TWO), &Selection::default(), &env, preview).unwrap();
         let script = &projects[0].connections[1];
         assert_eq!(script.uncompared.len(), 1);
         assert_eq!(script.uncompared[0].variable, "PW_B");
         assert_eq!(script.uncompared_pointers(), ["/password"]);
         let err = select(
-            &state(TWO),
+            state(TWO),
             &Selection::default(),
             &MapEnv::default(),
             preview,
@@ -622,7 +634,7 @@ mod tests {
     fn the_selection_limits_what_is_resolved() {
         let selection = Selection::new(&[], &["email".into()], &[]).unwrap();
         let env = MapEnv([("HOST_A".to_string(), "smtp".to_string())].into());
-        let projects = select(&state(TWO), &selection, &env, UnsetSecrets::Refuse).unwrap();
+        let projects = select(state(TWO), &selection, &env, UnsetSecrets::Refuse).unwrap();
         assert_eq!(projects[0].connections.len(), 1);
         assert_eq!(projects[0].connections[0].resolved.fields["host"], "smtp");
         assert_eq!(
@@ -631,7 +643,7 @@ mod tests {
         );
         let other = Selection::new(&["Q*".into()], &[], &[]).unwrap();
         assert!(
-            select(&state(TWO), &other, &env, UnsetSecrets::Refuse)
+            select(state(TWO), &other, &env, UnsetSecrets::Refuse)
                 .unwrap()
                 .is_empty()
         );

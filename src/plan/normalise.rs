@@ -50,9 +50,9 @@ pub(crate) fn compare_view_leaving_out(
     ignore: &[String],
     uncompared: &[String],
 ) -> Comparison {
-    let (desired_fields, current_fields) = with_secret_markers(desired, current);
-    let mut d = normalise(&desired.kind, &desired_fields);
-    let mut c = normalise(&current.kind, &current_fields);
+    let mut d = normalise(&desired.kind, &desired.fields);
+    let mut c = normalise(&current.kind, &current.fields);
+    mark_secrets(desired, current, &mut d, &mut c);
     let unknown: Vec<String> = write_only_pointers(desired, &d, &c)
         .into_iter()
         .filter(|p| !is_within_any(p, ignore))
@@ -129,11 +129,11 @@ fn accept_server_filled_values(kind: &str, d: &mut Body, c: &Body) {
     }
 }
 
-/// Copies of both bodies with each secret slot holding a marker: the same marker on both
-/// sides when the values are equal, different ones otherwise.
-fn with_secret_markers(desired: &Connection, current: &Connection) -> (Body, Body) {
-    let mut d = desired.fields.clone();
-    let mut c = current.fields.clone();
+/// Puts a marker in each secret slot of both normalised bodies: the same marker on both
+/// sides when the values are equal, different ones otherwise. Normalising keeps every
+/// slot a secret can sit in where it was (no sensitive entry lies in a set-like list, the
+/// one structure normalising reorders), so marking after it is marking before it.
+fn mark_secrets(desired: &Connection, current: &Connection, d: &mut Body, c: &mut Body) {
     for (pointer, value) in desired.secrets.iter() {
         let same = current
             .secrets
@@ -144,17 +144,16 @@ fn with_secret_markers(desired: &Connection, current: &Connection) -> (Body, Bod
         } else {
             (DESIRED_SECRET, None)
         };
-        set_marker(&mut d, pointer, mine);
+        set_marker(d, pointer, mine);
         if let Some(marker) = theirs {
-            set_marker(&mut c, pointer, marker);
+            set_marker(c, pointer, marker);
         }
     }
     for (pointer, _) in current.secrets.iter() {
-        if pointer_get(&c, pointer).is_none_or(|v| v != SAME_SECRET) {
-            set_marker(&mut c, pointer, CURRENT_SECRET);
+        if pointer_get(c, pointer).is_none_or(|v| v != SAME_SECRET) {
+            set_marker(c, pointer, CURRENT_SECRET);
         }
     }
-    (d, c)
 }
 
 fn set_marker(body: &mut Body, pointer: &str, marker: &str) {
@@ -166,11 +165,14 @@ fn set_marker(body: &mut Body, pointer: &str, marker: &str) {
 /// The comparable form of a connection's fields: every field the type knows (except
 /// `name`), in catalog order, with defaults, rewrites and coercions applied.
 pub fn normalise(kind: &str, fields: &Body) -> Body {
-    catalog()
+    let known = catalog()
         .all_fields(kind)
-        .filter(|(name, _)| *name != "name")
-        .map(|(name, spec)| (name.to_string(), normalise_value(spec, fields.get(name))))
-        .collect()
+        .filter(|(name, _)| *name != "name");
+    let mut out = Body::with_capacity(known.clone().count());
+    for (name, spec) in known {
+        out.insert(name.to_string(), normalise_value(spec, fields.get(name)));
+    }
+    out
 }
 
 fn normalise_value(spec: &FieldSpec, value: Option<&Value>) -> Value {

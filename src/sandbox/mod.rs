@@ -19,7 +19,7 @@ mod store;
 mod tokens;
 
 pub use faults::{Fault, Injected};
-pub use store::{WORKER_HOSTNAME, WriteRecord, reference_id};
+pub use store::{GetMasking, WORKER_HOSTNAME, WriteRecord, reference_id};
 
 /// Environments every deployment reports on.
 const ENVIRONMENTS: [&str; 2] = ["dev", "prod"];
@@ -51,6 +51,8 @@ pub struct SandboxConfig {
     /// that is refused with 401 `token_expired` after it. `None` (the default) hands
     /// out the sandbox's one token, which never expires.
     pub token_ttl: Option<Duration>,
+    /// Which fields single GETs answer as null.
+    pub get_masking: GetMasking,
 }
 
 /// State shared by every request handler.
@@ -201,7 +203,7 @@ fn random_token() -> String {
 }
 
 fn initial_store(config: &SandboxConfig) -> store::Store {
-    let mut store = store::Store::default();
+    let mut store = store::Store::new(config.get_masking);
     for project in &config.projects {
         store.add_project(project);
     }

@@ -94,6 +94,18 @@ pub struct Store {
     /// Applied writes, with a digest of the state each produced (never exposed).
     writes: Vec<(WriteRecord, [u8; 32])>,
     next_id: u64,
+    /// How single GETs mask values (the docs read both ways).
+    get_masking: GetMasking,
+}
+
+/// Which reading of the docs' contradiction on GET masking the sandbox serves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GetMasking {
+    /// The nine type pages: a GET answers the fields they call masked as null.
+    #[default]
+    TypePages,
+    /// crud/get-connection.md: a GET answers every value in full, secrets included.
+    Nothing,
 }
 
 /// Debug shows project names and the number of writes; never digests of secrets.
@@ -135,6 +147,14 @@ pub fn reference_id(name: &str) -> String {
 }
 
 impl Store {
+    /// An empty store whose GETs mask values as `get_masking` reads the docs.
+    pub fn new(get_masking: GetMasking) -> Store {
+        Store {
+            get_masking,
+            ..Store::default()
+        }
+    }
+
     /// Creates an empty project (no-op when it exists).
     pub fn add_project(&mut self, name: &str) {
         self.projects.entry(name.to_string()).or_default();
@@ -184,7 +204,7 @@ impl Store {
         Ok(connections
             .values()
             .filter(|s| s.connection.kind == kind)
-            .map(|s| render(project, s, View::List))
+            .map(|s| render(project, s, View::List, self.get_masking))
             .collect())
     }
 
@@ -194,7 +214,7 @@ impl Store {
             .project(project)?
             .get(&key(name))
             .ok_or_else(|| Failure::new(404, "not_found", not_found(name)))?;
-        Ok(render(project, stored, View::Get))
+        Ok(render(project, stored, View::Get, self.get_masking))
     }
 
     /// POST: creates a connection; returns it as stored.
@@ -441,7 +461,7 @@ fn unset_value(spec: &FieldSpec) -> Value {
 /// A stored connection as the API answers it: every catalog field of the type, the
 /// extra `id` and `projectId` a live server may send, reference names as IDs, and
 /// hidden fields null.
-fn render(project: &str, stored: &Stored, view: View) -> String {
+fn render(project: &str, stored: &Stored, view: View, get_masking: GetMasking) -> String {
     let connection = &stored.connection;
     let body = connection.expose_body();
     let mut out = Body::new();
@@ -466,7 +486,7 @@ fn render(project: &str, stored: &Stored, view: View) -> String {
         }
         let hidden = match view {
             View::List => spec.hidden_in_list(),
-            View::Get => spec.masked_in_get,
+            View::Get => get_masking == GetMasking::TypePages && spec.masked_in_get,
         };
         out.insert(field.to_string(), if hidden { Value::Null } else { value });
     }

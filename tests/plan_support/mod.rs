@@ -12,7 +12,7 @@ use apinizer_gitops::api::{Auth, Client, ClientConfig};
 use apinizer_gitops::desired::{LoadOptions, load};
 use apinizer_gitops::model::Connection;
 use apinizer_gitops::refs::{MapEnv, resolve_connection};
-use apinizer_gitops::sandbox::{RunningSandbox, SandboxConfig};
+use apinizer_gitops::sandbox::{GetMasking, RunningSandbox, SandboxConfig};
 use assert_cmd::Command;
 use secrecy::SecretString;
 
@@ -70,10 +70,20 @@ pub fn resolved(dir: &Path, env: &BTreeMap<String, String>) -> Vec<(String, Conn
 
 /// Starts a sandbox holding these connections (and these extra empty projects).
 pub fn serve(seed: Vec<(String, Connection)>, projects: &[&str]) -> Server {
+    serve_with(seed, projects, GetMasking::default())
+}
+
+/// [`serve`] with single GETs masking values as `get_masking` reads the docs.
+pub fn serve_with(
+    seed: Vec<(String, Connection)>,
+    projects: &[&str],
+    get_masking: GetMasking,
+) -> Server {
     let (runtime, sandbox) = start_sandbox(SandboxConfig {
         token: Some(TOKEN.into()),
         projects: projects.iter().map(|p| p.to_string()).collect(),
         seed,
+        get_masking,
         ..SandboxConfig::default()
     });
     Server {
