@@ -256,6 +256,9 @@ pub fn decode_object(
             discriminator_seen = true;
         } else if key == "name" {
             name = value.as_str().map(str::to_string);
+        } else if value.is_null() {
+            // Absent and null are the same value (DESIGN.md 4.2); servers answer every
+            // field, mostly null, and keeping them would double what a plan holds.
         } else if let Some(field) = model_name_for_wire(&kind, &key) {
             body.insert(field.to_string(), value);
         } else if key != TYPE_KEY && is_known_key(&kind, &key) {
