@@ -79,6 +79,7 @@ const QUICK: Config = Config {
 };
 
 fn main() {
+    process::launch_if_asked();
     if !std::env::args().any(|a| a == "--bench") {
         // `cargo test --benches` (or `--all-targets`) runs bench targets without
         // `--bench`: the figures take minutes and mean nothing in a debug build.

@@ -110,7 +110,9 @@ pub fn print_legend(total: Duration) {
     println!("ratio = median / bound. '<=' bound: a budget, ratio < 1 is within it.");
     println!("'>=' bound: requests x measured round trip / parallelism; ratio near 1 is ideal.");
     println!("network part: median at the latency minus median without it, against that bound.");
-    println!("peak RSS: the apinizer-gitops process (wait4 ru_maxrss), not the bench.");
+    println!(
+        "peak RSS: the apinizer-gitops process (wait4 ru_maxrss in a launcher), not the bench."
+    );
     println!("whole bench: {}", seconds(total));
 }
 
