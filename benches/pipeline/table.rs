@@ -1,33 +1,59 @@
-//! Timing and the printed table: each figure next to its bound and the ratio
-//! figure / bound, one row as soon as it is measured.
+//! The printed table: each figure next to its bound and the ratio figure / bound, with
+//! the peak memory of the process measured; one row as soon as it is measured.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// What a bound means for its figure.
+use apinizer_gitops::sandbox::RequestCounts;
+
+/// A measured or bounding amount.
 #[derive(Debug, Clone, Copy)]
-pub enum Bound {
-    /// A budget the figure should stay under (ratio below 1 is within it).
-    Ceiling(Duration),
-    /// The least the figure can be (latency x requests / parallelism): a ratio close
-    /// to 1 means the tool adds little beyond the server's own latency.
-    Floor(Duration),
-    /// What linear growth from a smaller run predicts: a ratio above 1 means the cost
-    /// grows faster than the input.
-    Linear(Duration),
+pub enum Quantity {
+    /// Wall time.
+    Time(Duration),
+    /// Memory in MB (10^6 bytes).
+    Megabytes(f64),
+    /// A factor between two figures (`100k / 10k`).
+    Factor(f64),
 }
 
-impl Bound {
-    fn duration(self) -> Duration {
+impl Quantity {
+    fn value(self) -> f64 {
         match self {
-            Bound::Ceiling(d) | Bound::Floor(d) | Bound::Linear(d) => d,
+            Quantity::Time(d) => d.as_secs_f64(),
+            Quantity::Megabytes(mb) | Quantity::Factor(mb) => mb,
         }
     }
 
     fn text(self) -> String {
         match self {
-            Bound::Ceiling(d) => format!("<= {}", seconds(d)),
-            Bound::Floor(d) => format!(">= {}", seconds(d)),
-            Bound::Linear(d) => format!("~ {}", seconds(d)),
+            Quantity::Time(d) => seconds(d),
+            Quantity::Megabytes(mb) => format!("{mb:.0} MB"),
+            Quantity::Factor(f) => format!("{f:.2}x"),
+        }
+    }
+}
+
+/// What a bound means for its figure.
+#[derive(Debug, Clone, Copy)]
+pub enum Bound {
+    /// A budget the figure should stay under (ratio below 1 is within it).
+    Ceiling(Quantity),
+    /// The least the figure can be (requests x round trip / parallelism): a ratio close
+    /// to 1 means the tool adds little beyond the server's own latency.
+    Floor(Quantity),
+}
+
+impl Bound {
+    fn quantity(self) -> Quantity {
+        match self {
+            Bound::Ceiling(q) | Bound::Floor(q) => q,
+        }
+    }
+
+    fn text(self) -> String {
+        match self {
+            Bound::Ceiling(q) => format!("<= {}", q.text()),
+            Bound::Floor(q) => format!(">= {}", q.text()),
         }
     }
 }
@@ -36,11 +62,13 @@ impl Bound {
 pub struct Row {
     /// What was measured.
     pub figure: String,
-    /// Median wall time.
-    pub measured: Duration,
+    /// The median.
+    pub measured: Quantity,
     /// Its bound.
     pub bound: Bound,
-    /// Throughput, request counts, speedups.
+    /// Peak resident memory of the process measured, in MB.
+    pub peak_rss: Option<f64>,
+    /// Requests by kind, how the bound is made, runs.
     pub detail: String,
 }
 
@@ -48,60 +76,44 @@ pub struct Row {
 pub fn print_header(title: &str) {
     println!("{title}");
     println!(
-        "{:<48} {:>10} {:>12} {:>7}  detail",
-        "figure", "median", "bound", "ratio"
+        "{:<44} {:>9} {:>12} {:>6} {:>8}  detail",
+        "figure", "median", "bound", "ratio", "peak RSS"
     );
     print_rule();
 }
 
 /// A line as wide as the table.
 fn print_rule() {
-    println!("{}", "-".repeat(104));
+    println!("{}", "-".repeat(120));
 }
 
 /// Prints one row (stdout is flushed by the newline: rows show up as they are measured).
 pub fn print_row(row: &Row) {
-    let ratio = row.measured.as_secs_f64() / row.bound.duration().as_secs_f64();
+    let ratio = row.measured.value() / row.bound.quantity().value();
+    let rss = row
+        .peak_rss
+        .map_or_else(String::new, |mb| Quantity::Megabytes(mb).text());
     println!(
-        "{:<48} {:>10} {:>12} {:>7.2}  {}",
+        "{:<44} {:>9} {:>12} {:>6.2} {:>8}  {}",
         row.figure,
-        seconds(row.measured),
+        row.measured.text(),
         row.bound.text(),
         ratio,
+        rss,
         row.detail
     );
 }
 
-/// Prints the legend under the table.
-pub fn print_legend() {
+/// Prints the legend under the table and the bench's own wall time.
+pub fn print_legend(total: Duration) {
     print_rule();
     println!("ratio = median / bound. '<=' bound: a budget, ratio < 1 is within it.");
-    println!("'>=' bound: latency x requests / parallelism, the floor; ratio near 1 is ideal.");
-    println!("'~' bound: linear growth from the smaller run; ratio above 1 is superlinear.");
-}
-
-/// Runs `work` `runs` times; the median wall time and the last run's result.
-pub fn median<T>(runs: usize, mut work: impl FnMut() -> T) -> (Duration, T) {
-    median_timed(runs, || {
-        let start = Instant::now();
-        let result = work();
-        (start.elapsed(), result)
-    })
-}
-
-/// Runs `work` `runs` times, each timing its own part (setup left out); the median
-/// time and the last run's result.
-pub fn median_timed<T>(runs: usize, mut work: impl FnMut() -> (Duration, T)) -> (Duration, T) {
-    assert!(runs > 0, "at least one run");
-    let mut times = Vec::with_capacity(runs);
-    let mut last = None;
-    for _ in 0..runs {
-        let (time, result) = work();
-        times.push(time);
-        last = Some(result);
-    }
-    times.sort();
-    (times[runs / 2], last.expect("ran at least once"))
+    println!("'>=' bound: requests x measured round trip / parallelism; ratio near 1 is ideal.");
+    println!("network part: median at the latency minus median without it, against that bound.");
+    println!(
+        "peak RSS: the apinizer-gitops process (wait4 ru_maxrss in a launcher), not the bench."
+    );
+    println!("whole bench: {}", seconds(total));
 }
 
 /// A duration as seconds with three decimals (`0.085 s`).
@@ -109,7 +121,28 @@ pub fn seconds(d: Duration) -> String {
     format!("{:.3} s", d.as_secs_f64())
 }
 
-/// Items per second for `count` items in `d`.
-pub fn per_second(count: usize, d: Duration) -> f64 {
-    count as f64 / d.as_secs_f64()
+/// Requests by kind as a row shows them: `140 lists + 27 GETs + 0 writes`.
+pub fn requests_text(counts: &RequestCounts) -> String {
+    let mut parts = vec![
+        format!("{} lists", counts.lists),
+        format!("{} GETs", counts.gets),
+    ];
+    let writes = [
+        (counts.creates, "creates"),
+        (counts.updates, "updates"),
+        (counts.deletes, "deletes"),
+    ];
+    let written: Vec<String> = writes
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, kind)| format!("{n} {kind}"))
+        .collect();
+    if written.is_empty() {
+        parts.push("0 writes".into());
+    }
+    parts.extend(written);
+    if counts.other > 0 {
+        parts.push(format!("{} other", counts.other));
+    }
+    parts.join(" + ")
 }

@@ -1,7 +1,9 @@
 //! The generated workload: N connections cycling through the 14 types, written as
 //! desired-state YAML over several files and projects. Every body is cloned from the
-//! shipped examples (one connection of each type), so the loader accepts it and the
-//! catalog stays the only place that knows a type's fields.
+//! shipped examples (one connection of each type, secrets as `${env:...}` references),
+//! so the loader accepts it and the catalog stays the only place that knows a type's
+//! fields. Generation is deterministic: the same shape and description give the same
+//! files.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,6 +27,25 @@ pub struct Shape {
     pub projects: usize,
 }
 
+impl Shape {
+    /// `connections` spread evenly over 10 projects, 10 files each.
+    pub const fn ten_projects(connections: usize) -> Shape {
+        Shape {
+            connections,
+            files: 100,
+            projects: 10,
+        }
+    }
+
+    /// The connection count as the rows name it: `10k`, `100k`, `1000`.
+    pub fn label(&self) -> String {
+        match self.connections {
+            n if n >= 10_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
+            n => n.to_string(),
+        }
+    }
+}
+
 /// Desired-state files on disk and the variables they reference.
 pub struct Workload {
     /// The shape it was generated with.
@@ -32,16 +53,18 @@ pub struct Workload {
     /// Folder holding the files (removed on drop).
     dir: TempDir,
     /// A value for every referenced variable.
-    pub env: MapEnv,
+    env: MapEnv,
 }
 
 impl Workload {
-    /// Writes the files of `shape` into a fresh temporary folder.
-    pub fn generate(shape: Shape) -> Workload {
+    /// Writes the files of `shape` into a fresh temporary folder, every connection with
+    /// this `description` (two descriptions make the same connections, changed once).
+    pub fn generate(shape: Shape, description: &str) -> Workload {
         let examples = examples();
         let dir = tempfile::tempdir().expect("temporary folder");
-        for (file, document) in documents(shape, &examples.prototypes).iter().enumerate() {
-            let path = dir.path().join(format!("connections-{file:02}.yaml"));
+        let documents = documents(shape, &examples.prototypes, description);
+        for (file, document) in documents.iter().enumerate() {
+            let path = dir.path().join(format!("connections-{file:03}.yaml"));
             std::fs::write(path, to_yaml(document)).expect("workload file written");
         }
         Workload {
@@ -51,14 +74,19 @@ impl Workload {
         }
     }
 
-    /// What `-f <folder>` means to the loader.
-    pub fn load_options(&self) -> LoadOptions {
-        options(self.dir.path())
+    /// A value for every variable the files reference, as the environment gives them.
+    pub fn variables(&self) -> &BTreeMap<String, String> {
+        &self.env.0
+    }
+
+    /// The folder to pass as `-f`.
+    pub fn folder(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Every project of the files with its connections resolved, as `plan` selects them.
-    pub fn selected(&self) -> Vec<SelectedProject> {
-        let loaded = load_valid(&self.load_options());
+    fn selected(&self) -> Vec<SelectedProject> {
+        let loaded = load_valid(&options(self.folder()));
         select(
             loaded.state,
             &Selection::default(),
@@ -130,8 +158,9 @@ fn body(template: &Connection) -> Map<String, Value> {
 }
 
 /// The documents of the workload, one per file. Connection `i` goes to file
-/// `i % files`, with the body of prototype `i % 14` and a name of its own.
-fn documents(shape: Shape, prototypes: &[Map<String, Value>]) -> Vec<Value> {
+/// `i % files`, with the body of prototype `i % 14`, a name of its own and
+/// `description`.
+fn documents(shape: Shape, prototypes: &[Map<String, Value>], description: &str) -> Vec<Value> {
     let mut connections = vec![Vec::new(); shape.files];
     for i in 0..shape.connections {
         let mut entry = prototypes[i % prototypes.len()].clone();
@@ -139,7 +168,8 @@ fn documents(shape: Shape, prototypes: &[Map<String, Value>]) -> Vec<Value> {
             .as_str()
             .expect("type is a string")
             .to_string();
-        entry.insert("name".into(), json!(format!("{kind}-{i:05}")));
+        entry.insert("name".into(), json!(format!("{kind}-{i:06}")));
+        entry.insert("description".into(), json!(description));
         connections[i % shape.files].push(Value::Object(entry));
     }
     connections
@@ -161,7 +191,7 @@ fn project_name(index: usize) -> String {
 }
 
 /// Loads files that must be valid; otherwise stops with the first diagnostics.
-pub fn load_valid(options: &LoadOptions) -> Loaded {
+fn load_valid(options: &LoadOptions) -> Loaded {
     load(options).unwrap_or_else(|diagnostics| {
         let first: Vec<String> = diagnostics
             .iter()

@@ -3,7 +3,6 @@
 //! tests and benchmarks.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -13,11 +12,13 @@ use tokio::task::JoinHandle;
 
 use crate::model::Connection;
 
+mod counters;
 mod faults;
 mod routes;
 mod store;
 mod tokens;
 
+pub use counters::{RequestCounts, RequestKind};
 pub use faults::{Fault, Injected};
 pub use store::{GetMasking, WORKER_HOSTNAME, WriteRecord, reference_id};
 
@@ -64,9 +65,8 @@ pub(crate) struct Shared {
     faults: faults::Faults,
     latency: Option<Duration>,
     failing_environments: Vec<String>,
-    requests: AtomicU64,
-    /// POST, PUT and DELETE requests on connections, answered or not.
-    write_requests: AtomicU64,
+    /// Requests received (healthcheck aside) by kind, answered or not.
+    requests: counters::RequestCounters,
 }
 
 impl fmt::Debug for Shared {
@@ -188,13 +188,18 @@ impl RunningSandbox {
 
     /// Requests received (healthcheck aside).
     pub fn request_count(&self) -> u64 {
-        self.shared.requests.load(Ordering::Relaxed)
+        self.request_counts().total()
+    }
+
+    /// Requests received (healthcheck aside), by kind.
+    pub fn request_counts(&self) -> RequestCounts {
+        self.shared.requests.read()
     }
 
     /// Write requests (POST, PUT, DELETE) on connections received, whether or not they
     /// changed anything: a read-only command must leave this at 0.
     pub fn write_request_count(&self) -> u64 {
-        self.shared.write_requests.load(Ordering::Relaxed)
+        self.request_counts().writes()
     }
 }
 
@@ -231,8 +236,7 @@ pub async fn start(config: SandboxConfig) -> std::io::Result<RunningSandbox> {
         faults: faults::Faults::new(config.fail_rate, config.retry_after_secs, config.fault_seed),
         latency: config.latency,
         failing_environments: config.failing_environments.clone(),
-        requests: AtomicU64::new(0),
-        write_requests: AtomicU64::new(0),
+        requests: counters::RequestCounters::default(),
     });
     let app = routes::router(shared.clone());
     let (stop, stopped) = oneshot::channel::<()>();

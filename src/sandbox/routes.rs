@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -16,6 +15,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::Shared;
+use super::counters::RequestKind;
 use super::faults::{Fault, Injected};
 use super::store::{Failure, check_kind};
 use super::tokens::invalid_token;
@@ -57,13 +57,10 @@ async fn chaos(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
     if let Some(latency) = shared.latency.filter(|l| !l.is_zero()) {
         tokio::time::sleep(latency).await;
     }
-    shared.requests.fetch_add(1, Ordering::Relaxed);
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    shared.requests.record(RequestKind::of(&method, &path));
     let is_write = matches!(method, Method::POST | Method::PUT | Method::DELETE);
-    if is_write && path.contains("/connections/") {
-        shared.write_requests.fetch_add(1, Ordering::Relaxed);
-    }
     let injected = shared.faults.draw(is_write);
     let response = match injected {
         Some(Injected {
