@@ -78,14 +78,15 @@ impl ProjectReader {
         let lists = try_join_all(kinds.map(|kind| list(&self.client, name, kind))).await?;
         let currents: Vec<Connection> = lists.into_iter().flatten().collect();
         check_unique_names(name, &currents)?;
-        let (mut currents, mut matched) = self
+        let (currents, mut matched) = self
             .off_the_runtime(move |project, selection| {
+                let mut currents = currents;
                 let matched = Matched::of(project, &currents, selection);
+                forget_settled_fields(&mut currents, &matched);
                 (currents, matched)
             })
             .await;
-        for (d, i, connection, settled) in self.fetch_hidden_values(&currents, &matched).await? {
-            currents[i] = connection;
+        for (d, settled) in self.fetch_hidden_values(&currents, &matched).await? {
             matched.settled[d] = Some(settled);
         }
         let on_server = currents
@@ -115,13 +116,13 @@ impl ProjectReader {
     }
 
     /// GETs the matched connections whose comparison lacks a hidden value a GET may
-    /// return; answers (desired index, current index, the GET's connection, the pair
-    /// settled again) for each GET made.
+    /// return; answers (desired index, the pair settled again with the GET's connection)
+    /// for each GET made.
     async fn fetch_hidden_values(
         &self,
         currents: &[Connection],
         matched: &Matched,
-    ) -> Result<Vec<(usize, usize, Connection, Settled)>, PlanError> {
+    ) -> Result<Vec<(usize, Settled)>, PlanError> {
         let project = self.project();
         let gets = project
             .connections
@@ -146,11 +147,25 @@ impl ProjectReader {
                     let settled =
                         Settled::of(&project.name, selected, &connection, how, &self.selection);
                     get.answered(|field| !settled.unknown.iter().any(|p| top_field(p) == field));
-                    Ok(Some((d, i, connection, settled)))
+                    Ok(Some((d, settled)))
                 })
             });
         let fetched: Vec<_> = try_join_all(gets).await?;
         Ok(fetched.into_iter().flatten().collect())
+    }
+}
+
+/// A settled pair needs nothing more of its current connection than its type and name
+/// (to GET it, and to list what the server holds): its fields go, so that a plan holds
+/// the current state of only what it shows (replaced and deleted connections).
+fn forget_settled_fields(currents: &mut [Connection], matched: &Matched) {
+    let settled = matched.matches.iter().zip(&matched.settled);
+    for (found, _) in settled.filter(|(_, settled)| settled.is_some()) {
+        if let Some((i, _)) = found {
+            let current = &mut currents[*i];
+            current.fields = Default::default();
+            current.secrets = Default::default();
+        }
     }
 }
 
