@@ -494,6 +494,10 @@ fn differing_paths(kind: &str, desired: &Body, current: &Body) -> Vec<String> {
     let mut out = Vec::new();
     for (name, d) in desired {
         let c = current.get(name).unwrap_or(&Value::Null);
+        if d == c {
+            // The common case: equal fields build no path.
+            continue;
+        }
         let path = format!("/{}", escape_pointer_token(name));
         let is_set = catalog().field(kind, name).is_some_and(|s| s.set);
         if is_set {
@@ -508,6 +512,9 @@ fn differing_paths(kind: &str, desired: &Body, current: &Body) -> Vec<String> {
 }
 
 fn collect_differences(d: &Value, c: &Value, path: String, out: &mut Vec<String>) {
+    if d == c {
+        return;
+    }
     match (d, c) {
         (Value::Object(dm), Value::Object(cm)) => {
             let extra = cm.keys().filter(|k| !dm.contains_key(*k));
