@@ -39,8 +39,26 @@ impl Field {
 /// The run's knowledge, shared by every project's reader.
 #[derive(Debug, Default)]
 pub(crate) struct GetMasking {
-    fields: Mutex<HashMap<(String, String), Field>>,
-    changed: Notify,
+    known: Mutex<Known>,
+}
+
+/// What is known, and how to wake the connections of a type waiting for it to change.
+#[derive(Debug, Default)]
+struct Known {
+    fields: HashMap<(String, String), Field>,
+    /// One per type: a probe's answer wakes only connections of its own type (tens of
+    /// thousands may wait in a large run).
+    changed: HashMap<String, Arc<Notify>>,
+}
+
+impl Known {
+    fn state(&self, kind: &str, field: &str) -> Field {
+        *self.fields.get(&key(kind, field)).unwrap_or(&Field::NEW)
+    }
+
+    fn changed(&mut self, kind: &str) -> Arc<Notify> {
+        Arc::clone(self.changed.entry(kind.to_string()).or_default())
+    }
 }
 
 /// A GET the reader should make for a connection that needs `fields`; report its answer
@@ -55,16 +73,17 @@ pub(crate) struct Get {
 }
 
 impl GetMasking {
-    fn lock(&self) -> MutexGuard<'_, HashMap<(String, String), Field>> {
-        self.fields.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether a connection of `kind` that needs the hidden `fields` is worth a GET: waits
     /// while every field it needs is being probed by other GETs, and answers `None` once
     /// all of them are write-only.
     pub(crate) async fn decide(self: &Arc<Self>, kind: &str, fields: &[String]) -> Option<Get> {
+        let changed = self.lock().changed(kind);
         loop {
-            let notified = self.changed.notified();
+            let notified = changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             match self.try_decide(kind, fields) {
@@ -77,10 +96,7 @@ impl GetMasking {
 
     fn try_decide(self: &Arc<Self>, kind: &str, fields: &[String]) -> Decided {
         let mut known = self.lock();
-        let states: Vec<Field> = fields
-            .iter()
-            .map(|f| *known.get(&key(kind, f)).unwrap_or(&Field::NEW))
-            .collect();
+        let states: Vec<Field> = fields.iter().map(|f| known.state(kind, f)).collect();
         let readable = states.contains(&Field::Readable);
         if !readable && states.iter().all(|s| *s == Field::WriteOnly) {
             return Decided::Skip;
@@ -92,7 +108,8 @@ impl GetMasking {
         for (field, state) in fields.iter().zip(states) {
             if let Field::Probing { nulls, in_flight } = state {
                 let in_flight = in_flight + 1;
-                known.insert(key(kind, field), Field::Probing { nulls, in_flight });
+                let probing_one_more = Field::Probing { nulls, in_flight };
+                known.fields.insert(key(kind, field), probing_one_more);
                 probing.push(field.clone());
             }
         }
@@ -115,7 +132,9 @@ impl Get {
     /// field.
     pub(crate) fn answered(mut self, returned: impl Fn(&str) -> bool) {
         let probing = std::mem::take(&mut self.probing);
-        self.masking.settle(&self.kind, &probing, Some(&returned));
+        if !probing.is_empty() {
+            self.masking.settle(&self.kind, &probing, Some(&returned));
+        }
     }
 }
 
@@ -132,7 +151,7 @@ impl GetMasking {
     fn settle(&self, kind: &str, fields: &[String], returned: Option<&dyn Fn(&str) -> bool>) {
         let mut known = self.lock();
         for field in fields {
-            let slot = known.entry(key(kind, field)).or_insert(Field::NEW);
+            let slot = known.fields.entry(key(kind, field)).or_insert(Field::NEW);
             let Field::Probing { nulls, in_flight } = *slot else {
                 continue;
             };
@@ -147,8 +166,9 @@ impl GetMasking {
                 None => Field::Probing { nulls, in_flight },
             };
         }
+        let changed = known.changed(kind);
         drop(known);
-        self.changed.notify_waiters();
+        changed.notify_waiters();
     }
 
     /// The fields found write-only this run, as `type.field`, sorted.
@@ -156,6 +176,7 @@ impl GetMasking {
     fn write_only(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .lock()
+            .fields
             .iter()
             .filter(|(_, state)| **state == Field::WriteOnly)
             .map(|((kind, field), _)| format!("{kind}.{field}"))
