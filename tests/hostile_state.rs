@@ -3,6 +3,9 @@
 //! before any plan (issue 8 item 1), names that are no safe path segment are never
 //! addressed (item 2), and server text cannot forge output lines (item 9).
 
+#[path = "shared/own_runtime.rs"]
+mod own_runtime;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -11,6 +14,7 @@ use assert_cmd::Command;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri};
+use own_runtime::serve_on_loopback;
 
 const TOKEN: &str = "hostile-test-token";
 
@@ -54,11 +58,6 @@ fn hostile(lists: &[(&str, String)]) -> Hostile {
 
 /// Serves any answers ("METHOD path?query", status, body) on a free loopback port.
 fn hostile_with(answers: Vec<(String, u16, String)>) -> Hostile {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
     let state = Answers {
         table: Arc::new(
@@ -70,11 +69,7 @@ fn hostile_with(answers: Vec<(String, u16, String)>) -> Hostile {
         log: log.clone(),
     };
     let app = Router::new().fallback(answer).with_state(state);
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(async move { axum::serve(listener, app).await });
+    let (runtime, url) = serve_on_loopback(app);
     Hostile {
         url,
         log,

@@ -4,6 +4,8 @@
 //! keep the token with the server the user named and never print a secret it echoes.
 
 mod common;
+#[path = "shared/own_runtime.rs"]
+mod own_runtime;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,6 +15,7 @@ use assert_cmd::Command;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use own_runtime::serve_on_loopback;
 use predicates::str::contains;
 use secrecy::SecretString;
 
@@ -49,11 +52,6 @@ impl Drop for Hostile {
 
 impl Hostile {
     fn start(handler: impl Fn(&Seen) -> Response + Send + Sync + 'static) -> Hostile {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let handler: Handler = Arc::new(handler);
         let log = seen.clone();
@@ -78,11 +76,7 @@ impl Hostile {
                 }
             },
         );
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        runtime.spawn(async move { axum::serve(listener, app).await });
+        let (runtime, url) = serve_on_loopback(app);
         Hostile {
             url,
             seen,

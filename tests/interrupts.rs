@@ -200,7 +200,6 @@ mod hostile {
 
     impl Hostile {
         pub fn start() -> Hostile {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
             let writes = Arc::new(AtomicUsize::new(0));
             let counter = writes.clone();
             let write = move |Path((_, name)): Path<(String, String)>| {
@@ -231,11 +230,7 @@ mod hostile {
                     "/apiops/projects/{project}/connections/{name}/",
                     post(write),
                 );
-            let listener = runtime
-                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-                .unwrap();
-            let url = format!("http://{}", listener.local_addr().unwrap());
-            runtime.spawn(async move { axum::serve(listener, app).await });
+            let (runtime, url) = crate::apply_support::own_runtime::serve_on_loopback(app);
             Hostile {
                 url,
                 writes,

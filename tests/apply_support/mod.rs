@@ -13,7 +13,7 @@ use apinizer_gitops::sandbox::{RunningSandbox, SandboxConfig};
 use assert_cmd::Command;
 
 #[path = "../shared/own_runtime.rs"]
-mod own_runtime;
+pub mod own_runtime;
 use own_runtime::start_sandbox;
 
 /// Every value the examples reference; secrets carry a canary that must never show up.
