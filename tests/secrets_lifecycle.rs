@@ -162,20 +162,28 @@ fn drift_without_secret_variables_is_detected_and_sends_no_write() {
     assert_eq!(server.sandbox.write_request_count(), writes);
 }
 
-#[test]
-fn a_plan_saved_without_secrets_is_applied_with_the_secrets_of_apply() {
-    let server = seeded();
-    drift_alerts_smtp(&server);
+/// With `alerts-smtp` drifted on the server, `plan --out` of the examples with only their
+/// plain variables (no secret): the folder holding the plan file, and the file.
+fn plan_saved_without_secrets(server: &Server) -> (tempfile::TempDir, std::path::PathBuf) {
+    drift_alerts_smtp(server);
     let dir = tempfile::tempdir().unwrap();
     let plan_file = dir.path().join("plan.json");
     let plan_arg = plan_file.display().to_string();
     let files = examples_arg();
     let (code, _, stderr) = run(
-        &server,
+        server,
         &plain_variables(),
         &["plan", "-f", &files, "--out", &plan_arg],
     );
     assert_eq!(code, 0, "{stderr}");
+    (dir, plan_file)
+}
+
+#[test]
+fn a_plan_saved_without_secrets_is_applied_with_the_secrets_of_apply() {
+    let server = seeded();
+    let (_dir, plan_file) = plan_saved_without_secrets(&server);
+    let plan_arg = plan_file.display().to_string();
     assert_no_canary("plan file", &std::fs::read_to_string(&plan_file).unwrap());
     let writes = server.sandbox.write_request_count();
     let (code, _, stderr) = run(&server, &plain_variables(), &["apply", &plan_arg]);
@@ -549,17 +557,8 @@ fn a_rotate_glob_matching_nothing_to_rotate_is_an_error_before_any_write() {
 #[test]
 fn an_edited_plan_file_referencing_the_tools_token_is_refused_before_any_write() {
     let server = seeded();
-    drift_alerts_smtp(&server);
-    let dir = tempfile::tempdir().unwrap();
-    let plan_file = dir.path().join("plan.json");
+    let (_dir, plan_file) = plan_saved_without_secrets(&server);
     let plan_arg = plan_file.display().to_string();
-    let files = examples_arg();
-    let (code, _, stderr) = run(
-        &server,
-        &plain_variables(),
-        &["plan", "-f", &files, "--out", &plan_arg],
-    );
-    assert_eq!(code, 0, "{stderr}");
     let mut saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
     saved["changes"][0]["desired"]["description"] = "${env:APINIZER_TOKEN}".into();
