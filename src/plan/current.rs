@@ -1,6 +1,6 @@
 //! The current-state reader (DESIGN.md 3): one list call per (project, type), all at once
 //! within the client's concurrency limit; a single GET only where it can return what the
-//! list did not, as [`GetMasking`] learns it; each project diffed as soon as its answers
+//! list did not, as [`GetLearner`] learns it; each project diffed as soon as its answers
 //! are in, its connections compared once.
 
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use futures::future::try_join_all;
 use tokio::task::JoinSet;
 
 use super::diff::{Matched, SelectedConnection, SelectedProject, Settled, diff_project};
-use super::masking::GetMasking;
+use super::masking::GetLearner;
 use super::selection::Selection;
 use super::{Plan, PlanError};
 use crate::api::{ApiError, Client};
@@ -35,7 +35,7 @@ pub(crate) async fn read_and_diff(
     projects: Arc<[SelectedProject]>,
     selection: Arc<Selection>,
 ) -> Result<Vec<ProjectRead>, PlanError> {
-    let masking = Arc::new(GetMasking::default());
+    let learner = Arc::new(GetLearner::default());
     let mut tasks = JoinSet::new();
     for index in 0..projects.len() {
         let reader = ProjectReader {
@@ -43,7 +43,7 @@ pub(crate) async fn read_and_diff(
             projects: Arc::clone(&projects),
             index,
             selection: Arc::clone(&selection),
-            masking: Arc::clone(&masking),
+            learner: Arc::clone(&learner),
         };
         tasks.spawn(async move { (index, reader.read().await) });
     }
@@ -64,7 +64,7 @@ struct ProjectReader {
     projects: Arc<[SelectedProject]>,
     index: usize,
     selection: Arc<Selection>,
-    masking: Arc<GetMasking>,
+    learner: Arc<GetLearner>,
 }
 
 impl ProjectReader {
@@ -138,7 +138,7 @@ impl ProjectReader {
                 }
                 let listed = &currents[i];
                 Some(async move {
-                    let Some(get) = self.masking.decide(&listed.kind, &fields).await else {
+                    let Some(get) = self.learner.decide(&listed.kind, &fields).await else {
                         return Ok::<_, PlanError>(None);
                     };
                     let Some(connection) = fetch(&self.client, &project.name, listed).await? else {

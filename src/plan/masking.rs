@@ -38,7 +38,7 @@ impl Field {
 
 /// The run's knowledge, shared by every project's reader.
 #[derive(Debug, Default)]
-pub(crate) struct GetMasking {
+pub(crate) struct GetLearner {
     known: Mutex<Known>,
 }
 
@@ -66,13 +66,13 @@ impl Known {
 /// its probe slots for another connection.
 #[derive(Debug)]
 pub(crate) struct Get {
-    masking: Arc<GetMasking>,
+    learner: Arc<GetLearner>,
     kind: String,
     /// The fields this GET probes (still being learnt when it started).
     probing: Vec<String>,
 }
 
-impl GetMasking {
+impl GetLearner {
     fn lock(&self) -> MutexGuard<'_, Known> {
         self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -114,7 +114,7 @@ impl GetMasking {
             }
         }
         Decided::Get(Get {
-            masking: Arc::clone(self),
+            learner: Arc::clone(self),
             kind: kind.to_string(),
             probing,
         })
@@ -133,7 +133,7 @@ impl Get {
     pub(crate) fn answered(mut self, returned: impl Fn(&str) -> bool) {
         let probing = std::mem::take(&mut self.probing);
         if !probing.is_empty() {
-            self.masking.settle(&self.kind, &probing, Some(&returned));
+            self.learner.settle(&self.kind, &probing, Some(&returned));
         }
     }
 }
@@ -141,12 +141,12 @@ impl Get {
 impl Drop for Get {
     fn drop(&mut self) {
         if !self.probing.is_empty() {
-            self.masking.settle(&self.kind, &self.probing, None);
+            self.learner.settle(&self.kind, &self.probing, None);
         }
     }
 }
 
-impl GetMasking {
+impl GetLearner {
     /// Ends the probes of `fields`; `returned` is None when the GET gave no answer.
     fn settle(&self, kind: &str, fields: &[String], returned: Option<&dyn Fn(&str) -> bool>) {
         let mut known = self.lock();
@@ -200,16 +200,16 @@ mod tests {
 
     #[tokio::test]
     async fn three_nulls_make_a_field_write_only_and_later_connections_wait_then_skip() {
-        let masking = Arc::new(GetMasking::default());
+        let learner = Arc::new(GetLearner::default());
         let password = fields(&["password"]);
         let mut probes = Vec::new();
         for _ in 0..PROBES {
-            probes.push(masking.decide("ldap", &password).await.expect("a probe"));
+            probes.push(learner.decide("ldap", &password).await.expect("a probe"));
         }
         let waiting = {
-            let masking = Arc::clone(&masking);
+            let learner = Arc::clone(&learner);
             let password = password.clone();
-            tokio::spawn(async move { masking.decide("ldap", &password).await.is_some() })
+            tokio::spawn(async move { learner.decide("ldap", &password).await.is_some() })
         };
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished(), "a fourth GET waits for the probes");
@@ -217,33 +217,33 @@ mod tests {
             probe.answered(|_| false);
         }
         assert!(!waiting.await.unwrap(), "then it is not made");
-        assert_eq!(masking.write_only(), ["ldap.password"]);
-        assert!(masking.decide("ldap", &password).await.is_none());
-        assert!(masking.decide("ftp", &password).await.is_some(), "per type");
+        assert_eq!(learner.write_only(), ["ldap.password"]);
+        assert!(learner.decide("ldap", &password).await.is_none());
+        assert!(learner.decide("ftp", &password).await.is_some(), "per type");
     }
 
     #[tokio::test]
     async fn one_value_makes_every_connection_that_needs_the_field_fetched() {
-        let masking = Arc::new(GetMasking::default());
+        let learner = Arc::new(GetLearner::default());
         let password = fields(&["password"]);
-        let first = masking.decide("email", &password).await.unwrap();
+        let first = learner.decide("email", &password).await.unwrap();
         first.answered(|_| true);
         for _ in 0..10 {
-            let get = masking.decide("email", &password).await.expect("fetched");
+            let get = learner.decide("email", &password).await.expect("fetched");
             get.answered(|_| false);
         }
-        assert!(masking.write_only().is_empty());
+        assert!(learner.write_only().is_empty());
     }
 
     #[tokio::test]
     async fn an_unanswered_probe_frees_its_slot() {
-        let masking = Arc::new(GetMasking::default());
+        let learner = Arc::new(GetLearner::default());
         let password = fields(&["password"]);
         for _ in 0..PROBES {
-            drop(masking.decide("snmp", &password).await.unwrap());
+            drop(learner.decide("snmp", &password).await.unwrap());
         }
         let probes: Vec<Get> =
-            futures::future::join_all((0..PROBES).map(|_| masking.decide("snmp", &password)))
+            futures::future::join_all((0..PROBES).map(|_| learner.decide("snmp", &password)))
                 .await
                 .into_iter()
                 .map(Option::unwrap)
@@ -253,14 +253,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_needing_a_readable_and_a_write_only_field_is_fetched() {
-        let masking = Arc::new(GetMasking::default());
+        let learner = Arc::new(GetLearner::default());
         let both = fields(&["a", "b"]);
         for _ in 0..PROBES {
-            let get = masking.decide("t", &both).await.unwrap();
+            let get = learner.decide("t", &both).await.unwrap();
             get.answered(|field| field == "a");
         }
-        assert_eq!(masking.write_only(), ["t.b"]);
-        assert!(masking.decide("t", &both).await.is_some());
-        assert!(masking.decide("t", &fields(&["b"])).await.is_none());
+        assert_eq!(learner.write_only(), ["t.b"]);
+        assert!(learner.decide("t", &both).await.is_some());
+        assert!(learner.decide("t", &fields(&["b"])).await.is_none());
     }
 }
