@@ -314,6 +314,29 @@ fn mutated_examples_never_panic() {
     fuzz("mutated example", mutated(EXAMPLE), Vec::clone);
 }
 
+/// The event reader of plain files builds the trees serde-saphyr builds, or leaves the
+/// file to it.
+#[test]
+fn both_yaml_readers_agree_on_generated_and_mutated_files() {
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: CASES,
+        ..ProptestConfig::default()
+    });
+    let agree = |text: &str| {
+        prop_assert!(super::yaml::event_reader_agrees(text), "{text}");
+        Ok(())
+    };
+    runner.run(&yaml_text(), |t| agree(&t)).unwrap();
+    runner
+        .run(&mutated(EXAMPLE), |bytes| {
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => agree(text),
+                Err(_) => Ok(()),
+            }
+        })
+        .unwrap();
+}
+
 #[test]
 fn the_unmutated_example_is_accepted() {
     let figures = RefCell::new(Figures::default());

@@ -1,8 +1,11 @@
 //! A spanned YAML tree: every key and value knows its line and column.
 //!
-//! serde-saphyr parses; our own `Deserialize` impl keeps map entries in order, keeps
-//! duplicate keys (so the validator can name both lines) and wraps every node with
-//! `serde_saphyr::Spanned`.
+//! Plain block files are read from the parser's events ([`events`]); everything else
+//! goes through serde-saphyr, where our own `Deserialize` impl keeps map entries in
+//! order, keeps duplicate keys (so the validator can name both lines) and wraps every
+//! node with `serde_saphyr::Spanned`.
+
+mod events;
 
 use std::fmt;
 
@@ -12,6 +15,11 @@ use serde_saphyr::{DuplicateKeyPolicy, Spanned};
 
 /// Largest file the loader parses; bigger ones are refused before parsing.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+/// Most nodes, deepest nesting and most documents a file may have.
+const MAX_NODES: usize = 200_000;
+const MAX_DEPTH: usize = 64;
+const MAX_DOCUMENTS: usize = 1_000;
 
 /// A 1-based place in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -295,8 +303,10 @@ pub fn parse_documents(bytes: &[u8]) -> Result<Vec<Node>, ParseError> {
         ));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| non_utf8_error(bytes, &e))?;
-    let documents: Vec<Node> = serde_saphyr::from_multiple_with_options(text, parse_options())
-        .map_err(|e| syntax_error(&e, text))?;
+    let documents = match events::documents(text) {
+        Some(documents) => documents,
+        None => parse_with_serde(text).map_err(|e| syntax_error(&e, text))?,
+    };
     if documents.is_empty() {
         return Err(ParseError::at_start(
             "no document: the file is empty or holds only comments",
@@ -306,13 +316,24 @@ pub fn parse_documents(bytes: &[u8]) -> Result<Vec<Node>, ParseError> {
     Ok(documents)
 }
 
+/// The documents as serde-saphyr reads them (the reader of everything but plain files).
+fn parse_with_serde(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
+    serde_saphyr::from_multiple_with_options(text, parse_options())
+}
+
+/// Whether the event reader, where it reads a text at all, reads it as serde-saphyr does.
+#[cfg(test)]
+pub(crate) fn event_reader_agrees(text: &str) -> bool {
+    events::documents(text).is_none_or(|fast| parse_with_serde(text).is_ok_and(|full| full == fast))
+}
+
 fn parse_options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_aliases: 1_000,
-            max_nodes: 200_000,
-            max_depth: 64,
-            max_documents: 1_000,
+            max_nodes: MAX_NODES,
+            max_depth: MAX_DEPTH,
+            max_documents: MAX_DOCUMENTS,
         },
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: 100_000,
