@@ -151,7 +151,8 @@ impl fmt::Debug for Secrets {
 pub fn sensitive_pointers(kind: &str, fields: &Body) -> Vec<String> {
     let catalog = catalog();
     let mut out = Vec::new();
-    for (name, spec) in catalog.all_fields(kind) {
+    let sensitive = |(_, spec): &(&str, &FieldSpec)| spec.secret || spec.sensitive.is_some();
+    for (name, spec) in catalog.all_fields(kind).filter(sensitive) {
         let Some(value) = fields.get(name) else {
             continue;
         };
