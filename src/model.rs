@@ -2,7 +2,6 @@
 //! the discriminator and name held apart, and every sensitive value split off into
 //! [`Secrets`] so that it cannot reach Debug output, logs or files by accident.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -98,34 +97,45 @@ pub fn unsafe_name(name: &str) -> Option<String> {
     })
 }
 
-/// Sensitive values by JSON Pointer. Debug shows the pointers only.
+/// Sensitive values by JSON Pointer, in pointer order. Debug shows the pointers only. A
+/// sorted list, not a map: a connection holds one or two, and a plan holds one set per
+/// connection (a map's first node is ten times the size).
 #[derive(Clone, Default)]
-pub struct Secrets(BTreeMap<String, SecretString>);
+pub struct Secrets(Vec<(String, SecretString)>);
 
 impl Secrets {
+    fn position(&self, pointer: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(p, _)| p.as_str().cmp(pointer))
+    }
+
     /// Stores a value.
     pub fn insert(&mut self, pointer: String, value: SecretString) {
-        self.0.insert(pointer, value);
+        match self.position(&pointer) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (pointer, value)),
+        }
     }
 
     /// A value by pointer.
     pub fn get(&self, pointer: &str) -> Option<&SecretString> {
-        self.0.get(pointer)
+        self.position(pointer).ok().map(|i| &self.0[i].1)
     }
 
     /// Pointers and values, in pointer order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &SecretString)> {
-        self.0.iter()
+        self.0.iter().map(|(p, v)| (p, v))
     }
 
     /// Drops the value at this pointer, if any.
     pub fn remove(&mut self, pointer: &str) {
-        self.0.remove(pointer);
+        if let Ok(i) = self.position(pointer) {
+            self.0.remove(i);
+        }
     }
 
     /// Whether a value is held at this pointer.
     pub fn contains(&self, pointer: &str) -> bool {
-        self.0.contains_key(pointer)
+        self.position(pointer).is_ok()
     }
 
     /// Number of values held.
@@ -141,7 +151,9 @@ impl Secrets {
 
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.0.keys()).finish()
+        f.debug_set()
+            .entries(self.0.iter().map(|(p, _)| p))
+            .finish()
     }
 }
 
@@ -331,6 +343,25 @@ mod tests {
 
     fn body(v: Value) -> Body {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn secrets_keep_pointer_order_and_one_value_a_pointer() {
+        let mut secrets = Secrets::default();
+        for (pointer, value) in [("/b", "1"), ("/a", "2"), ("/c", "3"), ("/a", "4")] {
+            secrets.insert(pointer.into(), value.into());
+        }
+        let held: Vec<(&str, &str)> = secrets
+            .iter()
+            .map(|(p, v)| (p.as_str(), v.expose_secret()))
+            .collect();
+        assert_eq!(held, [("/a", "4"), ("/b", "1"), ("/c", "3")]);
+        secrets.remove("/b");
+        secrets.remove("/missing");
+        assert!(!secrets.contains("/b") && secrets.contains("/c"));
+        assert_eq!(secrets.get("/a").map(|v| v.expose_secret()), Some("4"));
+        assert_eq!(secrets.len(), 2);
+        assert_eq!(format!("{secrets:?}"), r#"{"/a", "/c"}"#);
     }
 
     #[test]

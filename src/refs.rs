@@ -301,8 +301,76 @@ pub fn resolve_connection(
     template: &Connection,
     env: &dyn Env,
 ) -> Result<Connection, MissingVariables> {
+    Ok(overlay_onto(&resolve_overlay(template, env)?, template))
+}
+
+/// [`resolve_connection`] kept small: `fields` holds only the template's top-level fields
+/// that resolving can change (those holding a reference or a secret), every sensitive value
+/// is in `secrets`; every other field is the template's as written. A plan holds one per
+/// desired connection, so this is a tenth of a whole copy.
+pub fn resolve_overlay(
+    template: &Connection,
+    env: &dyn Env,
+) -> Result<Connection, MissingVariables> {
+    resolve_fields(template, &changeable_fields(template), env)
+}
+
+/// The whole resolved connection: `overlay`'s fields in place of the template's.
+pub fn overlay_onto(overlay: &Connection, template: &Connection) -> Connection {
+    let mut fields = template.fields.clone();
+    for (name, value) in &overlay.fields {
+        if let Some(slot) = fields.get_mut(name) {
+            slot.clone_from(value);
+        }
+    }
+    Connection {
+        kind: overlay.kind.clone(),
+        name: overlay.name.clone(),
+        fields,
+        secrets: overlay.secrets.clone(),
+    }
+}
+
+/// The top-level fields resolving may change: a string inside holds `${` (a reference or
+/// an escaped `$${`), or a secret sits inside.
+fn changeable_fields(template: &Connection) -> Vec<String> {
+    let holds_secret = |name: &str| {
+        template
+            .secrets
+            .iter()
+            .any(|(pointer, _)| within(pointer, &format!("/{}", escape_pointer_token(name))))
+    };
+    template
+        .fields
+        .iter()
+        .filter(|(name, value)| holds_reference_text(value) || holds_secret(name))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+fn holds_reference_text(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains("${"),
+        Value::Array(items) => items.iter().any(holds_reference_text),
+        Value::Object(map) => map.values().any(holds_reference_text),
+        _ => false,
+    }
+}
+
+/// Resolves the template's fields named `names` (with its secrets put back in first) into
+/// a connection holding those fields and every sensitive value.
+fn resolve_fields(
+    template: &Connection,
+    names: &[String],
+    env: &dyn Env,
+) -> Result<Connection, MissingVariables> {
     let mut missing = Vec::new();
-    let mut body = template.fields.clone();
+    let mut body: Body = template
+        .fields
+        .iter()
+        .filter(|(name, _)| names.contains(name))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
     for (pointer, secret) in template.secrets.iter() {
         if let Some(slot) = crate::model::pointer_mut(&mut body, pointer) {
             *slot = Value::String(secret.expose_secret().to_string());
@@ -329,7 +397,8 @@ const UNRESOLVED: &str = "\u{0}unresolved";
 /// Resolves a template for a preview (`plan`, `drift`): a sensitive value whose variables
 /// are not all set holds a placeholder, since a preview never shows it and only compares
 /// it; the uses left unresolved are returned (they are not compared, and apply needs
-/// them). Any other missing variable is an error as in [`resolve_connection`].
+/// them). Any other missing variable is an error as in [`resolve_connection`]. The
+/// connection is an overlay, as [`resolve_overlay`] gives.
 pub fn resolve_for_preview(
     template: &Connection,
     env: &dyn Env,
@@ -339,8 +408,11 @@ pub fn resolve_for_preview(
         .filter(|r| r.sensitive && env.var(&r.variable).is_none())
         .collect();
     if unset.is_empty() {
-        return Ok((resolve_connection(template, env)?, unset));
+        // A fresh list: `unset` kept the buffer of every use, for the whole plan.
+        return Ok((resolve_overlay(template, env)?, Vec::new()));
     }
+    // The fields are chosen on the template: a value left unresolved still overlays it.
+    let names = changeable_fields(template);
     let mut partial = template.clone();
     for reference in &unset {
         if let Some(slot) = crate::model::pointer_mut(&mut partial.fields, &reference.pointer) {
@@ -348,7 +420,7 @@ pub fn resolve_for_preview(
         }
         partial.secrets.remove(&reference.pointer);
     }
-    let mut resolved = resolve_connection(&partial, env)?;
+    let mut resolved = resolve_fields(&partial, &names, env)?;
     for reference in &unset {
         let placeholder = secrecy::SecretString::from(UNRESOLVED);
         resolved
@@ -699,6 +771,59 @@ mod tests {
             resolve_for_preview(&t, &env(&[("HOST", "h"), ("TOKEN", "canary")])).unwrap();
         assert!(none.is_empty());
         assert!(full.secrets.contains("/headerList/0/value"));
+    }
+
+    #[test]
+    fn an_overlay_holds_only_the_fields_resolving_changes() {
+        let t = template(
+            "email",
+            json!({"host": "smtp.${env:DOMAIN}", "port": 25, "description": "$${x}",
+                   "username": "u", "password": "literal-canary"}),
+        );
+        let env = env(&[("DOMAIN", "example.com")]);
+        let overlay = resolve_overlay(&t, &env).unwrap();
+        let names: Vec<&str> = overlay.fields.keys().map(String::as_str).collect();
+        assert_eq!(names, ["host", "description", "password"]);
+        let secret = overlay.secrets.get("/password").unwrap();
+        assert_eq!(secret.expose_secret(), "literal-canary");
+    }
+
+    #[test]
+    fn an_overlay_onto_its_template_is_every_field_resolved() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/connections");
+        let options = crate::desired::LoadOptions {
+            paths: vec![folder.display().to_string()],
+            ..Default::default()
+        };
+        let loaded = crate::desired::load(&options).expect("the shipped examples load");
+        let templates: Vec<&Connection> = loaded
+            .state
+            .projects
+            .values()
+            .flat_map(|p| &p.connections)
+            .map(|c| &c.template)
+            .collect();
+        let env = MapEnv(
+            loaded
+                .state
+                .variables()
+                .into_iter()
+                .map(|name| (name, "4".to_string()))
+                .collect(),
+        );
+        for template in templates {
+            let every: Vec<String> = template.fields.keys().cloned().collect();
+            let whole = resolve_fields(template, &every, &env).unwrap();
+            let layered = resolve_connection(template, &env).unwrap();
+            assert_eq!(layered.fields, whole.fields, "{}", template.name);
+            let pointers = |c: &Connection| {
+                c.secrets
+                    .iter()
+                    .map(|(p, v)| (p.clone(), v.expose_secret().to_string()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(pointers(&layered), pointers(&whole), "{}", template.name);
+        }
     }
 
     #[test]

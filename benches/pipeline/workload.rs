@@ -105,7 +105,7 @@ impl Workload {
                 let project = p.name;
                 p.connections
                     .into_iter()
-                    .map(move |c| (project.clone(), c.resolved))
+                    .map(move |c| (project.clone(), c.resolved_connection()))
             })
             .collect()
     }

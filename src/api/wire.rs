@@ -249,7 +249,8 @@ pub fn decode_object(
 ) -> Result<(String, String, Body), DecodeError> {
     let kind = find_kind(&raw, kind_hint)?;
     let mut name = None;
-    let mut body = Body::new();
+    // At most this many fields are kept: sized once, as every current connection is held.
+    let mut body = Body::with_capacity(raw.entries.iter().filter(|(_, v)| !v.is_null()).count());
     let mut discriminator_seen = false;
     for (key, value) in raw.entries {
         if key == TYPE_KEY && !discriminator_seen && value.as_str() == Some(kind.as_str()) {

@@ -30,7 +30,9 @@ pub type CurrentState = BTreeMap<String, Vec<Connection>>;
 pub struct SelectedConnection {
     /// The connection as written.
     pub desired: DesiredConnection,
-    /// The same connection with every reference resolved.
+    /// Its references resolved, as an overlay ([`crate::refs::resolve_overlay`]): the
+    /// top-level fields resolving changed and every sensitive value; the rest is the
+    /// template's. [`SelectedConnection::resolved_connection`] gives the whole.
     pub resolved: Connection,
     /// Sensitive values a preview left unresolved (their variables are unset): not
     /// compared, noted once per variable.
@@ -43,10 +45,15 @@ impl SelectedConnection {
         self.uncompared.iter().map(|r| r.pointer.clone()).collect()
     }
 
+    /// The whole resolved connection.
+    pub fn resolved_connection(&self) -> Connection {
+        crate::refs::overlay_onto(&self.resolved, &self.desired.template)
+    }
+
     /// The comparable forms of this connection and its current counterpart.
     pub(crate) fn compare_with(&self, current: &Connection) -> Comparison {
         compare_view_leaving_out(
-            &self.resolved,
+            &self.resolved_connection(),
             current,
             &self.desired.ignore_fields,
             &self.uncompared_pointers(),

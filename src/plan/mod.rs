@@ -505,7 +505,7 @@ pub fn select(
             }
             let resolution = match unset_secrets {
                 UnsetSecrets::Refuse => {
-                    crate::refs::resolve_connection(template, env).map(|c| (c, Vec::new()))
+                    crate::refs::resolve_overlay(template, env).map(|c| (c, Vec::new()))
                 }
                 UnsetSecrets::LeaveUncompared => crate::refs::resolve_for_preview(template, env),
             };
