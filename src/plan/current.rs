@@ -141,7 +141,10 @@ impl ProjectReader {
                     let Some(get) = self.learner.decide(&listed.kind, &fields).await else {
                         return Ok::<_, PlanError>(None);
                     };
-                    let Some(connection) = fetch(&self.client, &project.name, listed).await? else {
+                    // Boxed: a request's state is large, and most of these futures
+                    // end at `decide` without one.
+                    let get_one = Box::pin(fetch(&self.client, &project.name, listed));
+                    let Some(connection) = get_one.await? else {
                         return Ok(None);
                     };
                     let settled =

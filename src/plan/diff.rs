@@ -159,7 +159,8 @@ pub(crate) struct Settled {
     /// Pointers the server did not return (write-only, or a GET may tell).
     pub unknown: Vec<String>,
     note: Option<Note>,
-    change: Option<Change>,
+    /// Boxed: a plan holds one `Settled` per matched connection, most of them unchanged.
+    change: Option<Box<Change>>,
 }
 
 impl Settled {
@@ -192,11 +193,13 @@ impl Settled {
             Match::Name if fields.is_empty() => None,
             Match::Name => Some(Action::Update),
         };
-        let change = action.map(|action| Change {
-            fields,
-            fingerprint: Some(fingerprint(current)),
-            current_name: Some(current.name.clone()),
-            ..change_for(project, selected, action)
+        let change = action.map(|action| {
+            Box::new(Change {
+                fields,
+                fingerprint: Some(fingerprint(current)),
+                current_name: Some(current.name.clone()),
+                ..change_for(project, selected, action)
+            })
         });
         Settled {
             unknown: view.unknown,
@@ -208,7 +211,7 @@ impl Settled {
     fn add_to(self, plan: &mut Plan) {
         plan.notes.extend(self.note);
         match self.change {
-            Some(change) => plan.changes.push(change),
+            Some(change) => plan.changes.push(*change),
             None => plan.unchanged += 1,
         }
     }
