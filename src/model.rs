@@ -2,6 +2,7 @@
 //! the discriminator and name held apart, and every sensitive value split off into
 //! [`Secrets`] so that it cannot reach Debug output, logs or files by accident.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -222,26 +223,33 @@ fn entry_value_field(spec: &FieldSpec) -> Option<&'static str> {
 
 /// Escapes one JSON Pointer reference token (`~` -> `~0`, `/` -> `~1`).
 pub fn escape_pointer_token(token: &str) -> String {
+    if !token.contains(['~', '/']) {
+        return token.to_string();
+    }
     token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Splits a JSON Pointer into unescaped tokens (`/a~1b/0` -> `["a/b", "0"]`).
 pub fn pointer_tokens(pointer: &str) -> Vec<String> {
-    pointer
-        .split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect()
+    tokens(pointer).map(Cow::into_owned).collect()
+}
+
+/// The unescaped tokens of a JSON Pointer, borrowed where nothing is escaped (lookups run
+/// for every field of every connection).
+fn tokens(pointer: &str) -> impl Iterator<Item = Cow<'_, str>> {
+    pointer.split('/').skip(1).map(|t| match t.contains('~') {
+        true => Cow::Owned(t.replace("~1", "/").replace("~0", "~")),
+        false => Cow::Borrowed(t),
+    })
 }
 
 /// A mutable slot in a body by JSON Pointer.
 pub fn pointer_mut<'a>(body: &'a mut Body, pointer: &str) -> Option<&'a mut Value> {
-    let tokens = pointer_tokens(pointer);
-    let (first, rest) = tokens.split_first()?;
-    let mut slot = body.get_mut(first)?;
-    for token in rest {
+    let mut tokens = tokens(pointer);
+    let mut slot = body.get_mut(tokens.next()?.as_ref())?;
+    for token in tokens {
         slot = match slot {
-            Value::Object(map) => map.get_mut(token)?,
+            Value::Object(map) => map.get_mut(token.as_ref())?,
             Value::Array(items) => items.get_mut(token.parse::<usize>().ok()?)?,
             _ => return None,
         };
@@ -251,12 +259,11 @@ pub fn pointer_mut<'a>(body: &'a mut Body, pointer: &str) -> Option<&'a mut Valu
 
 /// A value in a body by JSON Pointer.
 pub fn pointer_get<'a>(body: &'a Body, pointer: &str) -> Option<&'a Value> {
-    let tokens = pointer_tokens(pointer);
-    let (first, rest) = tokens.split_first()?;
-    let mut slot = body.get(first)?;
-    for token in rest {
+    let mut tokens = tokens(pointer);
+    let mut slot = body.get(tokens.next()?.as_ref())?;
+    for token in tokens {
         slot = match slot {
-            Value::Object(map) => map.get(token)?,
+            Value::Object(map) => map.get(token.as_ref())?,
             Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
             _ => return None,
         };

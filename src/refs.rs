@@ -403,14 +403,15 @@ pub fn resolve_for_preview(
     template: &Connection,
     env: &dyn Env,
 ) -> Result<(Connection, Vec<ReferenceUse>), MissingVariables> {
+    // Every variable set is the common case: only a failed resolution looks for the
+    // sensitive uses it may leave out.
+    if let Ok(resolved) = resolve_overlay(template, env) {
+        return Ok((resolved, Vec::new()));
+    }
     let unset: Vec<ReferenceUse> = reference_uses(template)
         .into_iter()
         .filter(|r| r.sensitive && env.var(&r.variable).is_none())
         .collect();
-    if unset.is_empty() {
-        // A fresh list: `unset` kept the buffer of every use, for the whole plan.
-        return Ok((resolve_overlay(template, env)?, Vec::new()));
-    }
     // The fields are chosen on the template: a value left unresolved still overlays it.
     let names = changeable_fields(template);
     let mut partial = template.clone();

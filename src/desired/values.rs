@@ -75,7 +75,12 @@ pub(super) fn display_path(pointer: &str) -> String {
 
 /// A pointer one level below `base`.
 pub(super) fn child_pointer(base: &str, token: &str) -> String {
-    format!("{base}/{}", escape_pointer_token(token))
+    let token = escape_pointer_token(token);
+    let mut pointer = String::with_capacity(base.len() + 1 + token.len());
+    pointer.push_str(base);
+    pointer.push('/');
+    pointer.push_str(&token);
+    pointer
 }
 
 impl ValueChecker<'_> {
@@ -227,8 +232,8 @@ impl ValueChecker<'_> {
         spec: &FieldSpec,
         pointer: &str,
     ) -> Option<Value> {
-        let field = display_path(pointer);
         if spec.secret {
+            let field = display_path(pointer);
             let message = format!(
                 "field `{field}` is a secret: ${{var:...}} values are committed in git, use ${{env:NAME}}"
             );
@@ -247,7 +252,7 @@ impl ValueChecker<'_> {
                 self.check_value(&substituted, spec, pointer)
             }
             Err(error) => {
-                let (message, hint) = substitute_message(&field, &error, values);
+                let (message, hint) = substitute_message(&display_path(pointer), &error, values);
                 self.error(node.location, message, Some(hint));
                 // Kept as written, so the field is not also reported missing.
                 Some(Value::String(text.to_string()))
@@ -290,7 +295,6 @@ impl ValueChecker<'_> {
 
     /// A secret must be one whole `${env:NAME}` reference; a literal is never echoed.
     fn check_secret(&mut self, node: &Node, pointer: &str) -> Option<Value> {
-        let field = display_path(pointer);
         if let Some(text) = node.as_str()
             && is_whole_reference(text)
         {
@@ -298,6 +302,7 @@ impl ValueChecker<'_> {
                 .check_template(node, text, pointer)
                 .map(|_| node.to_json());
         }
+        let field = display_path(pointer);
         if let Some(provider) = node.as_str().and_then(crate::refs::unknown_provider) {
             let message = format!(
                 "`{field}`: {}",
@@ -358,27 +363,28 @@ impl ValueChecker<'_> {
 
     /// Enum, length, format and content checks, for strings without references.
     fn check_literal_string(&mut self, node: &Node, text: &str, spec: &FieldSpec, pointer: &str) {
-        let field = display_path(pointer);
+        // Named only on an error: most strings pass.
+        let field = || display_path(pointer);
         if let Some(values) = spec.enum_values()
             && !values.iter().any(|v| v == text)
         {
             let hint = enum_hint(text, spec, values);
-            let message = format!("`{field}` has unknown value `{text}`");
+            let message = format!("`{}` has unknown value `{text}`", field());
             self.error(node.location, message, Some(hint));
         }
         if let Some(min) = spec.min_length
             && text.chars().count() < min
         {
-            let message = format!("`{field}` must be at least {min} characters long");
+            let message = format!("`{}` must be at least {min} characters long", field());
             self.error(node.location, message, None);
         }
         if spec.format == Some(Format::HttpUrl) && !is_http_url(text) {
-            let message = format!("`{field}` must be an absolute http:// or https:// URL");
+            let message = format!("`{}` must be an absolute http:// or https:// URL", field());
             let hint = "e.g. https://hooks.example.com/notify".to_string();
             self.error(node.location, message, Some(hint));
         }
         if spec.is_base64_content() && !is_base64(text) {
-            let message = format!("`{field}` must be base64-encoded file content");
+            let message = format!("`{}` must be base64-encoded file content", field());
             let hint = "encode the file with `base64 -w0 FILE`, or use ${env:NAME}".to_string();
             self.error(node.location, message, Some(hint));
         }

@@ -53,7 +53,8 @@ impl SelectedConnection {
     /// The comparable forms of this connection and its current counterpart.
     pub(crate) fn compare_with(&self, current: &Connection) -> Comparison {
         compare_view_leaving_out(
-            &self.resolved_connection(),
+            &self.resolved,
+            &self.desired.template.fields,
             current,
             &self.desired.ignore_fields,
             &self.uncompared_pointers(),

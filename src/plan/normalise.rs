@@ -38,22 +38,26 @@ pub(crate) fn compare_view(
     current: &Connection,
     ignore: &[String],
 ) -> Comparison {
-    compare_view_leaving_out(desired, current, ignore, &[])
+    compare_view_leaving_out(desired, &Body::new(), current, ignore, &[])
 }
 
 /// [`compare_view`] that also leaves `uncompared` pointers out of the comparison (values
 /// a preview could not resolve) while still telling, in `unknown`, whether the server
-/// returns them (so `--rotate` knows what it re-sends).
+/// returns them (so `--rotate` knows what it re-sends). A field `desired` lacks is taken
+/// from `under` (a resolved overlay's template), so no whole copy is made.
 pub(crate) fn compare_view_leaving_out(
     desired: &Connection,
+    under: &Body,
     current: &Connection,
     ignore: &[String],
     uncompared: &[String],
 ) -> Comparison {
-    let mut d = normalise(&desired.kind, &desired.fields);
+    let mut d = normalise_by(&desired.kind, |name| {
+        desired.fields.get(name).or_else(|| under.get(name))
+    });
     let mut c = normalise(&current.kind, &current.fields);
     mark_secrets(desired, current, &mut d, &mut c);
-    let unknown: Vec<String> = write_only_pointers(desired, &d, &c)
+    let unknown: Vec<String> = write_only_pointers(desired, under, &d, &c)
         .into_iter()
         .filter(|p| !is_within_any(p, ignore))
         .collect();
@@ -87,13 +91,16 @@ fn is_within_any(pointer: &str, roots: &[String]) -> bool {
 /// Pointers a desired connection sets but whose current value is unknown: fields the
 /// server may mask (secrets, `masked_in_get`, keystore names answered as IDs) and
 /// sensitive entries, when the current side holds null there.
-fn write_only_pointers(desired: &Connection, d: &Body, c: &Body) -> Vec<String> {
+fn write_only_pointers(desired: &Connection, under: &Body, d: &Body, c: &Body) -> Vec<String> {
     let mut candidates: Vec<String> = catalog()
         .all_fields(&desired.kind)
         .filter(|(_, spec)| spec.hidden_in_list())
         .map(|(name, _)| format!("/{}", crate::model::escape_pointer_token(name)))
         .collect();
-    for pointer in sensitive_pointers(&desired.kind, &desired.fields) {
+    let sensitive = [&desired.fields, under]
+        .into_iter()
+        .flat_map(|fields| sensitive_pointers(&desired.kind, fields));
+    for pointer in sensitive {
         if !candidates.contains(&pointer) {
             candidates.push(pointer);
         }
@@ -165,12 +172,17 @@ fn set_marker(body: &mut Body, pointer: &str, marker: &str) {
 /// The comparable form of a connection's fields: every field the type knows (except
 /// `name`), in catalog order, with defaults, rewrites and coercions applied.
 pub fn normalise(kind: &str, fields: &Body) -> Body {
+    normalise_by(kind, |name| fields.get(name))
+}
+
+/// [`normalise`] of the fields `field` looks up by name.
+fn normalise_by<'a>(kind: &str, field: impl Fn(&str) -> Option<&'a Value>) -> Body {
     let known = catalog()
         .all_fields(kind)
         .filter(|(name, _)| *name != "name");
     let mut out = Body::with_capacity(known.clone().count());
     for (name, spec) in known {
-        out.insert(name.to_string(), normalise_value(spec, fields.get(name)));
+        out.insert(name.to_string(), normalise_value(spec, field(name)));
     }
     out
 }
