@@ -397,17 +397,38 @@ pub(crate) fn format_size(bytes: u64) -> String {
     format!("{bytes} bytes")
 }
 
-impl Client {
-    /// Builds the client (and fetches a token when given credentials).
-    pub async fn connect(config: ClientConfig) -> Result<Client, ApiError> {
-        Self::connect_with(config, Backoff::default()).await
-    }
+/// A client built but not logged in: building reads the system's trust roots (tens of
+/// milliseconds), which `plan` does while it loads the files; nothing is sent yet.
+pub struct PreparedClient {
+    config: ClientConfig,
+    server: String,
+    http: reqwest::Client,
+}
 
-    /// Like [`Client::connect`] with a chosen backoff (tests use a short one).
-    pub async fn connect_with(config: ClientConfig, backoff: Backoff) -> Result<Client, ApiError> {
+impl PreparedClient {
+    /// Checks the server URL and builds the HTTP client; no request is made.
+    pub fn new(config: ClientConfig) -> Result<PreparedClient, ApiError> {
         let (server, url) = normalise_server(&config.server)?;
         check_transport(&url, config.allow_insecure_http)?;
         let http = build_http(&config)?;
+        Ok(PreparedClient {
+            config,
+            server,
+            http,
+        })
+    }
+
+    /// Logs in (when given credentials) and gives the client.
+    pub async fn connect(self) -> Result<Client, ApiError> {
+        self.connect_with(Backoff::default()).await
+    }
+
+    async fn connect_with(self, backoff: Backoff) -> Result<Client, ApiError> {
+        let PreparedClient {
+            config,
+            server,
+            http,
+        } = self;
         let auth = match config.auth {
             Auth::Token(token) => {
                 redact::register(token.expose_secret());
@@ -435,6 +456,18 @@ impl Client {
         Ok(Client {
             inner: Arc::new(inner),
         })
+    }
+}
+
+impl Client {
+    /// Builds the client (and fetches a token when given credentials).
+    pub async fn connect(config: ClientConfig) -> Result<Client, ApiError> {
+        Self::connect_with(config, Backoff::default()).await
+    }
+
+    /// Like [`Client::connect`] with a chosen backoff (tests use a short one).
+    pub async fn connect_with(config: ClientConfig, backoff: Backoff) -> Result<Client, ApiError> {
+        PreparedClient::new(config)?.connect_with(backoff).await
     }
 
     /// The server URL this client talks to (without `/apiops`).

@@ -15,7 +15,7 @@ mod tls;
 mod token;
 pub mod wire;
 
-pub use client::{Client, normalised_server};
+pub use client::{Client, PreparedClient, normalised_server};
 pub use retry::{Backoff, RetryStats};
 
 /// How to authenticate.

@@ -18,7 +18,7 @@ mod selection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{ApiError, Client, ClientConfig};
+use crate::api::{ApiError, Client, ClientConfig, PreparedClient};
 use crate::desired::{DesiredState, LoadOptions, SourceRef};
 use crate::diag::Diagnostic;
 use crate::model::{Body, Connection};
@@ -394,6 +394,11 @@ pub struct Computed {
 /// budget is refused.
 pub async fn compute(request: PlanRequest<'_>) -> Result<Computed, PlanError> {
     let loaded = crate::desired::load(&request.load).map_err(PlanError::Invalid)?;
+    // The HTTP client reads the system's trust roots on the core that resolving the
+    // references (one thread) leaves idle; nothing is sent before the selection is valid.
+    let client_config = request.client;
+    let prepared =
+        tokio::task::spawn_blocking(move || PreparedClient::new(client_config).map_err(Box::new));
     let names: Vec<&str> = loaded.state.projects.keys().map(String::as_str).collect();
     request
         .selection
@@ -405,7 +410,11 @@ pub async fn compute(request: PlanRequest<'_>) -> Result<Computed, PlanError> {
         request.env,
         request.unset_secrets,
     )?;
-    let client = Client::connect(request.client).await?;
+    let prepared = prepared
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        .map_err(|e| *e)?;
+    let client = prepared.connect().await?;
     let projects: Arc<[SelectedProject]> = projects.into();
     let selection = Arc::new(request.selection);
     let reads =
