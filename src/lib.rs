@@ -18,6 +18,7 @@ pub mod desired;
 pub mod diag;
 pub mod export;
 pub mod model;
+pub mod parallel;
 pub mod plan;
 pub mod redact;
 pub mod refs;

@@ -283,35 +283,21 @@ fn load_files(
     options: &LoadOptions,
     values: Option<&Arc<Values>>,
 ) -> (Vec<(PathBuf, ParsedDocument)>, Vec<Diagnostic>) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = files.len().div_ceil(threads).max(1);
-    let load_chunk = |chunk: &[PathBuf]| {
+    let parts = crate::parallel::in_parts(files.to_vec(), |part| {
         let mut diagnostics = Vec::new();
-        let documents: Vec<_> = chunk
+        let documents: Vec<_> = part
             .iter()
             .flat_map(|file| load_file(file, options, values, &mut diagnostics))
             .collect();
         (documents, diagnostics)
-    };
-    if files.len() <= chunk {
-        return load_chunk(files);
+    });
+    let mut documents = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (part, found) in parts {
+        documents.extend(part);
+        diagnostics.extend(found);
     }
-    std::thread::scope(|scope| {
-        let loading: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || load_chunk(part)))
-            .collect();
-        let mut documents = Vec::new();
-        let mut diagnostics = Vec::new();
-        for thread in loading {
-            let (part, found) = thread
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            documents.extend(part);
-            diagnostics.extend(found);
-        }
-        (documents, diagnostics)
-    })
+    (documents, diagnostics)
 }
 
 /// The checked documents of one file.

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{ApiError, Client, ClientConfig, PreparedClient};
-use crate::desired::{DesiredState, LoadOptions, SourceRef};
+use crate::desired::{DesiredProject, DesiredState, LoadOptions, SourceRef};
 use crate::diag::Diagnostic;
 use crate::model::{Body, Connection};
 use crate::refs::Env;
@@ -499,41 +499,22 @@ pub fn select(
     env: &dyn Env,
     unset_secrets: UnsetSecrets,
 ) -> Result<Vec<SelectedProject>, PlanError> {
-    let mut missing = Vec::new();
-    let mut projects = Vec::new();
-    for project in state
+    let chosen: Vec<DesiredProject> = state
         .projects
         .into_values()
         .filter(|p| selection.project(&p.name))
-    {
-        let mut connections = Vec::new();
-        for desired in project.connections {
-            let template = &desired.template;
-            if !selection.connection(&template.kind, &template.name) {
-                continue;
-            }
-            let resolution = match unset_secrets {
-                UnsetSecrets::Refuse => {
-                    crate::refs::resolve_overlay(template, env).map(|c| (c, Vec::new()))
-                }
-                UnsetSecrets::LeaveUncompared => crate::refs::resolve_for_preview(template, env),
-            };
-            match resolution {
-                Ok((resolved, uncompared)) => connections.push(SelectedConnection {
-                    desired,
-                    resolved,
-                    uncompared,
-                }),
-                Err(crate::refs::MissingVariables(names)) => missing.extend(names),
-            }
-        }
-        projects.push(SelectedProject {
-            name: project.name,
-            prune: project.prune,
-            ignore: project.ignore,
-            protect: project.protect,
-            connections,
-        });
+        .collect();
+    // Projects resolve independently: one part of them per core.
+    let parts = crate::parallel::in_parts(chosen, |part| {
+        part.into_iter()
+            .map(|project| select_project(project, selection, env, unset_secrets))
+            .collect::<Vec<_>>()
+    });
+    let mut missing = Vec::new();
+    let mut projects = Vec::new();
+    for (project, unset) in parts.into_iter().flatten() {
+        projects.push(project);
+        missing.extend(unset);
     }
     if !missing.is_empty() {
         missing.sort();
@@ -549,6 +530,45 @@ pub fn select(
         env,
     )?;
     Ok(projects)
+}
+
+/// One project's selected connections, resolved, with the variables missing for them.
+fn select_project(
+    project: DesiredProject,
+    selection: &Selection,
+    env: &dyn Env,
+    unset_secrets: UnsetSecrets,
+) -> (SelectedProject, Vec<String>) {
+    let mut missing = Vec::new();
+    let mut connections = Vec::new();
+    for desired in project.connections {
+        let template = &desired.template;
+        if !selection.connection(&template.kind, &template.name) {
+            continue;
+        }
+        let resolution = match unset_secrets {
+            UnsetSecrets::Refuse => {
+                crate::refs::resolve_overlay(template, env).map(|c| (c, Vec::new()))
+            }
+            UnsetSecrets::LeaveUncompared => crate::refs::resolve_for_preview(template, env),
+        };
+        match resolution {
+            Ok((resolved, uncompared)) => connections.push(SelectedConnection {
+                desired,
+                resolved,
+                uncompared,
+            }),
+            Err(crate::refs::MissingVariables(names)) => missing.extend(names),
+        }
+    }
+    let project = SelectedProject {
+        name: project.name,
+        prune: project.prune,
+        ignore: project.ignore,
+        protect: project.protect,
+        connections,
+    };
+    (project, missing)
 }
 
 #[cfg(test)]
