@@ -1,8 +1,8 @@
 //! Independent work spread over the machine's cores: loading files, resolving projects.
 
 /// Runs `work` on contiguous parts of `items`, one part per core, on scoped threads, and
-/// gives the parts' results in order (one part runs on the calling thread alone). A
-/// panic in a part is resumed here.
+/// gives the parts' results in order; when the items make a single part, it runs on the
+/// calling thread. A panic in a part is resumed here.
 pub fn in_parts<T: Send, R: Send>(items: Vec<T>, work: impl Fn(Vec<T>) -> R + Sync) -> Vec<R> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let size = items.len().div_ceil(cores).max(1);

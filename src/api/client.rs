@@ -398,7 +398,7 @@ pub(crate) fn format_size(bytes: u64) -> String {
 }
 
 /// A client built but not logged in: building reads the system's trust roots (tens of
-/// milliseconds), which `plan` does while it loads the files; nothing is sent yet.
+/// milliseconds), which `plan` does while it resolves the references; nothing is sent yet.
 pub struct PreparedClient {
     config: ClientConfig,
     server: String,
